@@ -1,0 +1,160 @@
+package flows
+
+import (
+	"strconv"
+
+	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/flows/classify"
+)
+
+// Dir is a packet's direction within its flow.
+type Dir uint8
+
+// Directions: from the client (the side that opened the conversation) and back.
+const (
+	C2S Dir = 0
+	S2C Dir = 1
+)
+
+func (d Dir) String() string {
+	if d == C2S {
+		return "c2s"
+	}
+	return "s2c"
+}
+
+// MACPair is the link-layer source and destination of a direction's first
+// packet, and whether later packets of that direction used other MACs.
+type MACPair struct {
+	Seen     bool
+	Src, Dst [6]byte
+	Changed  bool
+}
+
+// TCPInfo is what the handshake and teardown showed; the cross-flow
+// detectors pair SYNs and SYN-ACKs across flows with it.
+type TCPInfo struct {
+	SYN         bool   // a SYN from the client was seen
+	ISN         uint32 // the client's initial sequence number
+	SYNFrame    uint64
+	SYNTime     int64
+	SYNs        int // SYNs sent, retransmissions included
+	SYNACK      bool
+	ServerISN   uint32
+	SYNACKAck   uint32
+	SYNACKFrame uint64
+	SYNACKTime  int64
+	SYNACKs     int
+	Established bool // the client acknowledged the SYN-ACK
+	RST         [2]int
+	FIN         [2]int
+}
+
+// PacketRef locates one packet of a flow for timelines and evidence.
+type PacketRef struct {
+	Frame    uint64
+	Time     int64
+	Dir      Dir
+	TCPFlags uint8
+	WireLen  int
+	Payload  int
+}
+
+// TimelineLen is how many first packets of a flow are remembered.
+const TimelineLen = 16
+
+// Flow is one bidirectional TCP or UDP conversation at one capture point.
+// The table reuses Flow values: hooks must copy what they keep.
+type Flow struct {
+	Key            Key
+	Point          int
+	Proto          uint8
+	Client, Server Endpoint
+	FirstFrame     uint64
+	First, Last    int64     // Unix ns of the first and last packet
+	Packets        [2]uint64 // by Dir
+	Bytes          [2]uint64 // original frame lengths, by Dir
+	PayloadBytes   [2]uint64
+	DirFirst       [2]int64
+	DirLast        [2]int64
+	MAC            [2]MACPair
+	TCP            TCPInfo
+	Timeline       [TimelineLen]PacketRef
+	TimelineN      int
+	Class          classify.Result
+	Decided        bool
+	// EndReason says why the flow left the table: "fin", "rst", "idle",
+	// "evicted", "reused" or "end-of-input".
+	EndReason string
+
+	streams   [2]stream
+	in        classify.Input
+	dgramArea []byte  // UDP payloads kept for classification, back to back
+	dgramSpan []dgram // where each kept datagram sits in dgramArea
+	stun      bool    // keep extracting STUN messages from the TCP stream
+	stunOff   [2]int
+	prev      *Flow
+	next      *Flow
+	list      int8
+	closing   bool
+}
+
+// ID is the flow's stable identifier: its capture point and the frame number
+// of its first packet, which no other flow can share.
+func (f *Flow) ID() string {
+	var b [32]byte
+	out := append(b[:0], 'f')
+	out = strconv.AppendInt(out, int64(f.Point), 10)
+	out = append(out, '-')
+	out = strconv.AppendUint(out, f.FirstFrame, 10)
+	return string(out)
+}
+
+// CommunityID returns the flow's Community ID v1.
+func (f *Flow) CommunityID() string { return CommunityID(f.Proto, f.Client, f.Server) }
+
+// Transport names the transport as the report does.
+func (f *Flow) Transport() string {
+	if f.Proto == decode.ProtoTCP {
+		return "tcp"
+	}
+	return "udp"
+}
+
+// Answered reports whether the server side sent anything at all.
+func (f *Flow) Answered() bool { return f.Packets[S2C] > 0 }
+
+// StreamStart returns the in-order bytes collected for a TCP direction while
+// the flow was being classified (empty once classification released them).
+func (f *Flow) StreamStart(d Dir) []byte { return f.streams[d].buf }
+
+// swap exchanges client and server, for when protocol knowledge shows the
+// first packet seen came from the server.
+func (f *Flow) swap() {
+	f.Client, f.Server = f.Server, f.Client
+	f.Packets[0], f.Packets[1] = f.Packets[1], f.Packets[0]
+	f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
+	f.PayloadBytes[0], f.PayloadBytes[1] = f.PayloadBytes[1], f.PayloadBytes[0]
+	f.DirFirst[0], f.DirFirst[1] = f.DirFirst[1], f.DirFirst[0]
+	f.DirLast[0], f.DirLast[1] = f.DirLast[1], f.DirLast[0]
+	f.MAC[0], f.MAC[1] = f.MAC[1], f.MAC[0]
+	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
+	for i := 0; i < f.TimelineN; i++ {
+		f.Timeline[i].Dir ^= 1
+	}
+	for i := range f.dgramSpan {
+		f.dgramSpan[i].toServer = !f.dgramSpan[i].toServer
+	}
+}
+
+type dgram struct {
+	start, end int
+	toServer   bool
+}
+
+// reset clears a flow for reuse, keeping its buffers' capacity where safe.
+func (f *Flow) reset() {
+	area, spans, dg := f.dgramArea[:0], f.dgramSpan[:0], f.in.Datagrams[:0]
+	*f = Flow{}
+	f.dgramArea, f.dgramSpan, f.in.Datagrams = area, spans, dg
+}

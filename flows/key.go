@@ -1,0 +1,81 @@
+// Package flows builds bidirectional conversations from decoded packets:
+// the flow table with packet-clock expiry, start-of-stream reassembly,
+// per-direction accounting and payload classification.
+package flows
+
+import (
+	"net/netip"
+
+	"github.com/edgeaudit/edgeaudit/decode"
+)
+
+// Endpoint is one side of a conversation.
+type Endpoint struct {
+	Addr netip.Addr
+	Port uint16
+}
+
+// AddrPort returns the endpoint as a netip.AddrPort.
+func (e Endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr, e.Port) }
+
+// String writes the endpoint as net.JoinHostPort does.
+func (e Endpoint) String() string { return e.AddrPort().String() }
+
+// Key identifies a conversation at one capture point regardless of
+// direction. It holds no pointers so that hashing it is a plain memory hash.
+type Key struct {
+	Lo, Hi         [16]byte // endpoint addresses, lower (address, port) first
+	LoPort, HiPort uint16
+	Point          uint32
+	Proto          uint8
+	V4             bool
+}
+
+// KeyOf returns the direction-free key of a decoded TCP or UDP packet and
+// whether its source is the Lo endpoint of the key.
+func KeyOf(p *decode.Packet) (k Key, srcIsLo bool) {
+	s, d := p.Src.As16(), p.Dst.As16()
+	k.Proto = p.Proto
+	k.Point = uint32(p.Point)
+	k.V4 = p.IPVersion == 4
+	if less(&s, p.SrcPort, &d, p.DstPort) {
+		k.Lo, k.LoPort, k.Hi, k.HiPort = s, p.SrcPort, d, p.DstPort
+		return k, true
+	}
+	k.Lo, k.LoPort, k.Hi, k.HiPort = d, p.DstPort, s, p.SrcPort
+	return k, false
+}
+
+func less(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
+	for i := 0; i < 16; i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return ap < bp
+}
+
+// Hash is a symmetric hash of the key, for sharding flows over workers so
+// that both directions of a conversation land on the same one.
+func (k *Key) Hash() uint64 {
+	// FNV-1a over the canonical key; symmetric because the key is.
+	h := uint64(14695981039346656037)
+	for _, b := range k.Lo {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	for _, b := range k.Hi {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	h = (h ^ uint64(k.LoPort)) * 1099511628211
+	h = (h ^ uint64(k.HiPort)) * 1099511628211
+	h = (h ^ uint64(k.Proto)) * 1099511628211
+	return h
+}
+
+func addrFrom16(b [16]byte, v4 bool) netip.Addr {
+	a := netip.AddrFrom16(b)
+	if v4 {
+		return a.Unmap()
+	}
+	return a
+}

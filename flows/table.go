@@ -1,0 +1,523 @@
+package flows
+
+import (
+	"time"
+
+	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/flows/classify"
+)
+
+// Config bounds the table. Zero values take the defaults.
+type Config struct {
+	MaxFlows         int           // flows held at once; the least recently active is evicted beyond it
+	StreamBytes      int           // in-order bytes kept per TCP direction for classification
+	TotalStreamBytes int           // bytes buffered over all flows
+	Datagrams        int           // UDP payloads kept per direction for classification
+	UDPTimeout       time.Duration // idle time after which a UDP flow ends
+	TCPTimeout       time.Duration // idle time after which an open TCP flow ends
+	TCPClosedTimeout time.Duration // linger after FIN both ways or RST
+}
+
+// Defaults are sized for a busy Edge: thousands of concurrent media flows.
+var Defaults = Config{
+	MaxFlows:         200_000,
+	StreamBytes:      16 << 10,
+	TotalStreamBytes: 64 << 20,
+	Datagrams:        8,
+	UDPTimeout:       2 * time.Minute,
+	TCPTimeout:       5 * time.Minute,
+	TCPClosedTimeout: 30 * time.Second,
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults
+	if c.MaxFlows > 0 {
+		d.MaxFlows = c.MaxFlows
+	}
+	if c.StreamBytes > 0 {
+		d.StreamBytes = c.StreamBytes
+	}
+	if c.TotalStreamBytes > 0 {
+		d.TotalStreamBytes = c.TotalStreamBytes
+	}
+	if c.Datagrams > 0 {
+		d.Datagrams = c.Datagrams
+	}
+	if c.UDPTimeout > 0 {
+		d.UDPTimeout = c.UDPTimeout
+	}
+	if c.TCPTimeout > 0 {
+		d.TCPTimeout = c.TCPTimeout
+	}
+	if c.TCPClosedTimeout > 0 {
+		d.TCPClosedTimeout = c.TCPClosedTimeout
+	}
+	return d
+}
+
+// Hooks receive what the table learns. Each runs on the table's goroutine;
+// the Flow passed in is reused after End returns, so copy what you keep.
+type Hooks struct {
+	// Packet is called for every TCP/UDP packet after accounting.
+	Packet func(f *Flow, d Dir, p *decode.Packet)
+	// STUN is called for every STUN/MS-TURN message found in a flow.
+	STUN func(f *Flow, d Dir, frame uint64, t int64, m *classify.STUNMessage)
+	// Decided is called once, when classification is final.
+	Decided func(f *Flow)
+	// End is called when a flow leaves the table.
+	End func(f *Flow)
+}
+
+// Stats counts what the table did, including every bound it hit.
+type Stats struct {
+	Flows         uint64 // flows created
+	Active        int    // flows in the table now
+	Peak          int    // most flows held at once
+	Expired       uint64
+	Evicted       uint64 // ended early because MaxFlows was reached
+	Reused        uint64 // ended because a new SYN reused the 5-tuple
+	StreamDropped uint64 // payload bytes not kept because a stream bound was hit
+	BudgetHits    uint64 // times TotalStreamBytes was exhausted
+}
+
+const (
+	listUDP = iota
+	listTCP
+	listClosed
+	numLists
+)
+
+// Table is the flow table. It is not safe for concurrent use; shard flows
+// over several tables by Key.Hash to use more cores.
+type Table struct {
+	cfg     Config
+	hooks   Hooks
+	m       map[Key]*Flow
+	heads   [numLists]*Flow
+	tails   [numLists]*Flow
+	timeout [numLists]int64
+	free    []*Flow
+	budget  int
+	now     int64
+	stats   Stats
+	msg     classify.STUNMessage
+}
+
+// NewTable returns an empty table.
+func NewTable(cfg Config, hooks Hooks) *Table {
+	cfg = cfg.withDefaults()
+	t := &Table{cfg: cfg, hooks: hooks, m: make(map[Key]*Flow, 1024), budget: cfg.TotalStreamBytes}
+	t.timeout[listUDP] = int64(cfg.UDPTimeout)
+	t.timeout[listTCP] = int64(cfg.TCPTimeout)
+	t.timeout[listClosed] = int64(cfg.TCPClosedTimeout)
+	return t
+}
+
+// Stats returns the counters so far.
+func (t *Table) Stats() Stats {
+	s := t.stats
+	s.Active = len(t.m)
+	return s
+}
+
+// Now is the latest packet time the table has seen.
+func (t *Table) Now() int64 { return t.now }
+
+// Packet accounts one decoded packet. Packets that are not TCP or UDP, and
+// fragments that did not complete a datagram, are ignored.
+func (t *Table) Packet(p *decode.Packet) {
+	if (p.Proto != decode.ProtoTCP && p.Proto != decode.ProtoUDP) || p.Fragment || p.IPVersion == 0 {
+		return
+	}
+	if p.Time > t.now {
+		t.now = p.Time
+		t.expire()
+	}
+	k, srcLo := KeyOf(p)
+	f := t.m[k]
+	if f != nil && p.Proto == decode.ProtoTCP && f.closing && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn &&
+		!(f.TCP.SYN && p.Seq == f.TCP.ISN) {
+		t.stats.Reused++
+		t.end(f, "reused")
+		f = nil
+	}
+	if f == nil {
+		f = t.newFlow(k, p)
+	}
+	d := C2S
+	if p.Src != f.Client.Addr || p.SrcPort != f.Client.Port {
+		d = S2C
+	}
+	_ = srcLo
+	t.account(f, d, p)
+	if p.Proto == decode.ProtoTCP {
+		t.tcp(f, d, p)
+	} else {
+		t.udp(f, d, p)
+	}
+	if t.hooks.Packet != nil {
+		t.hooks.Packet(f, d, p)
+	}
+}
+
+// Advance expires flows idle at packet time now, for sources that can tell
+// time passes without packets (a live capture's clock).
+func (t *Table) Advance(now int64) {
+	if now > t.now {
+		t.now = now
+		t.expire()
+	}
+}
+
+// Flush ends every flow still in the table, at the end of input.
+func (t *Table) Flush() {
+	for i := 0; i < numLists; i++ {
+		for t.heads[i] != nil {
+			t.end(t.heads[i], "end-of-input")
+		}
+	}
+}
+
+// Each calls fn for every flow in the table, for periodic snapshots.
+func (t *Table) Each(fn func(*Flow)) {
+	for i := 0; i < numLists; i++ {
+		for f := t.heads[i]; f != nil; f = f.next {
+			fn(f)
+		}
+	}
+}
+
+func (t *Table) newFlow(k Key, p *decode.Packet) *Flow {
+	if len(t.m) >= t.cfg.MaxFlows {
+		t.evictOne()
+	}
+	var f *Flow
+	if n := len(t.free); n > 0 {
+		f = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		f = new(Flow)
+	}
+	f.Key = k
+	f.Point = p.Point
+	f.Proto = p.Proto
+	f.FirstFrame = p.Frame
+	f.First = p.Time
+	f.Client = Endpoint{p.Src, p.SrcPort}
+	f.Server = Endpoint{p.Dst, p.DstPort}
+	if serverSpeaksFirst(p, &t.msg) {
+		f.Client, f.Server = f.Server, f.Client
+	}
+	f.list = listUDP
+	if p.Proto == decode.ProtoTCP {
+		f.list = listTCP
+	}
+	t.m[k] = f
+	t.push(f)
+	t.stats.Flows++
+	if len(t.m) > t.stats.Peak {
+		t.stats.Peak = len(t.m)
+	}
+	return f
+}
+
+// serverSpeaksFirst tells from the first packet seen that its sender is the
+// server: a SYN-ACK, or an answer (STUN response, DNS response, SIP status).
+func serverSpeaksFirst(p *decode.Packet, m *classify.STUNMessage) bool {
+	if p.Proto == decode.ProtoTCP {
+		return p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck
+	}
+	return isAnswer(p.Payload, p.SrcPort, m)
+}
+
+func (t *Table) account(f *Flow, d Dir, p *decode.Packet) {
+	if p.Time < f.First {
+		f.First = p.Time // captures are not always in time order
+	}
+	if p.Time > f.Last {
+		f.Last = p.Time
+	}
+	if f.Packets[d] == 0 || p.Time < f.DirFirst[d] {
+		f.DirFirst[d] = p.Time
+	}
+	if p.Time > f.DirLast[d] {
+		f.DirLast[d] = p.Time
+	}
+	f.Packets[d]++
+	f.Bytes[d] += uint64(p.WireLen)
+	f.PayloadBytes[d] += uint64(len(p.Payload))
+	if p.HasMAC {
+		m := &f.MAC[d]
+		if !m.Seen {
+			m.Seen, m.Src, m.Dst = true, p.SrcMAC, p.DstMAC
+		} else if m.Src != p.SrcMAC || m.Dst != p.DstMAC {
+			m.Changed = true
+		}
+	}
+	if f.TimelineN < TimelineLen {
+		f.Timeline[f.TimelineN] = PacketRef{Frame: p.Frame, Time: p.Time, Dir: d, TCPFlags: p.TCPFlags, WireLen: p.WireLen, Payload: len(p.Payload)}
+		f.TimelineN++
+	}
+	t.touch(f)
+}
+
+func (t *Table) tcp(f *Flow, d Dir, p *decode.Packet) {
+	fl := p.TCPFlags
+	tc := &f.TCP
+	switch {
+	case fl&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn && d == C2S:
+		if !tc.SYN {
+			tc.SYN, tc.ISN, tc.SYNFrame, tc.SYNTime = true, p.Seq, p.Frame, p.Time
+		}
+		tc.SYNs++
+		f.streams[C2S].syn(p.Seq)
+	case fl&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck && d == S2C:
+		if !tc.SYNACK {
+			tc.SYNACK, tc.ServerISN, tc.SYNACKAck, tc.SYNACKFrame, tc.SYNACKTime = true, p.Seq, p.Ack, p.Frame, p.Time
+		}
+		tc.SYNACKs++
+		f.streams[S2C].syn(p.Seq)
+	case fl&decode.TCPAck != 0 && d == C2S && tc.SYNACK && !tc.Established && p.Ack == tc.ServerISN+1:
+		tc.Established = true
+	}
+	if fl&decode.TCPRst != 0 {
+		tc.RST[d]++
+		t.close(f)
+	}
+	if fl&decode.TCPFin != 0 {
+		tc.FIN[d]++
+		if tc.FIN[C2S] > 0 && tc.FIN[S2C] > 0 {
+			t.close(f)
+		}
+	}
+	if len(p.Payload) == 0 || (f.Decided && !f.stun) {
+		return
+	}
+	s := &f.streams[d]
+	added, dropped := s.add(p.Seq, p.Payload, t.cfg.StreamBytes, &t.budget)
+	if dropped > 0 || (added < len(p.Payload) && s.full && s.delivered() < t.cfg.StreamBytes) {
+		t.stats.StreamDropped += uint64(dropped)
+		if t.budget <= 0 {
+			t.stats.BudgetHits++
+		}
+	}
+	if added == 0 {
+		return
+	}
+	if !f.Decided {
+		t.classify(f)
+	}
+	if f.stun {
+		t.scanSTUN(f, d, p.Frame, p.Time)
+	}
+}
+
+func (t *Table) udp(f *Flow, d Dir, p *decode.Packet) {
+	pl := p.Payload
+	if len(pl) >= 20 && pl[0] < 4 && t.hooks.STUN != nil && classify.ParseSTUN(pl, &t.msg) {
+		t.hooks.STUN(f, d, p.Frame, p.Time, &t.msg)
+	}
+	if f.Decided || len(pl) == 0 {
+		return
+	}
+	if len(f.dgramSpan) < 2*t.cfg.Datagrams {
+		n := len(pl)
+		if n > maxDatagramKept {
+			n = maxDatagramKept
+		}
+		if n <= t.budget {
+			start := len(f.dgramArea)
+			f.dgramArea = append(f.dgramArea, pl[:n]...)
+			f.dgramSpan = append(f.dgramSpan, dgram{start: start, end: start + n, toServer: d == C2S})
+			t.budget -= n
+		} else {
+			t.stats.BudgetHits++
+		}
+	}
+	t.classify(f)
+}
+
+// Sizes of MS-TURN's fixed pseudo-TLS hellos ([MS-TURN] 2.1.1).
+const (
+	pseudoTLSClientHelloLen = 50
+	pseudoTLSServerHelloLen = 83
+)
+
+// maxDatagramKept caps one kept UDP payload: the classifiers look at headers.
+const maxDatagramKept = 2048
+
+func (t *Table) classify(f *Flow) {
+	in := &f.in
+	in.Transport = f.Proto
+	in.ClientPort, in.ServerPort = f.Client.Port, f.Server.Port
+	if f.Proto == decode.ProtoTCP {
+		in.C2S, in.S2C = f.streams[C2S].buf, f.streams[S2C].buf
+		in.C2SClosed = f.streams[C2S].full || f.TCP.FIN[C2S] > 0 || f.TCP.RST[C2S] > 0 || f.EndReason != ""
+		in.S2CClosed = f.streams[S2C].full || f.TCP.FIN[S2C] > 0 || f.TCP.RST[S2C] > 0 || f.EndReason != ""
+	} else {
+		in.Datagrams = in.Datagrams[:0]
+		var n [2]int
+		for _, s := range f.dgramSpan {
+			in.Datagrams = append(in.Datagrams, classify.Datagram{ToServer: s.toServer, Data: f.dgramArea[s.start:s.end]})
+			if s.toServer {
+				n[0]++
+			} else {
+				n[1]++
+			}
+		}
+		full := len(f.dgramSpan) >= 2*t.cfg.Datagrams
+		in.C2SClosed = full || n[0] >= t.cfg.Datagrams || f.EndReason != ""
+		in.S2CClosed = full || n[1] >= t.cfg.Datagrams || f.EndReason != ""
+	}
+	classify.Classify(in, &f.Class)
+	if !f.Class.Decided && !(in.C2SClosed && in.S2CClosed) {
+		return
+	}
+	f.Decided = true
+	if f.Proto == decode.ProtoTCP && f.Class.App == classify.STUN {
+		f.stun = true
+	}
+	if t.hooks.Decided != nil {
+		t.hooks.Decided(f)
+	}
+	if f.stun {
+		t.scanSTUN(f, C2S, f.FirstFrame, f.First)
+		t.scanSTUN(f, S2C, f.FirstFrame, f.First)
+	} else {
+		t.releaseBuffers(f)
+	}
+}
+
+// scanSTUN walks the STUN messages of a TCP direction that arrived since the
+// last scan: MS-TURN's pseudo-TLS hello is skipped, then each framing the
+// classifier knows is tried.
+func (t *Table) scanSTUN(f *Flow, d Dir, frame uint64, ts int64) {
+	s := &f.streams[d]
+	b := s.buf
+	if s.consumed == 0 && f.stunOff[d] == 0 {
+		switch {
+		case d == C2S && len(b) >= pseudoTLSClientHelloLen && classify.IsPseudoTLSClientHello(b[:pseudoTLSClientHelloLen]):
+			f.stunOff[d] = pseudoTLSClientHelloLen
+		case d == S2C && len(b) >= pseudoTLSServerHelloLen && classify.IsPseudoTLSServerHello(b[:pseudoTLSServerHelloLen]):
+			f.stunOff[d] = pseudoTLSServerHelloLen
+		}
+	}
+	off := f.stunOff[d]
+	for off < len(b) {
+		// Not ok means an incomplete frame (wait for more bytes) or bytes
+		// that are no framing we know (they stay until the bound releases
+		// the stream).
+		msg, framing, rest, ok := classify.NextSTUNFrame(b[off:])
+		if !ok {
+			break
+		}
+		off = len(b) - len(rest)
+		if framing != classify.FramingMSData && t.hooks.STUN != nil && classify.ParseSTUN(msg, &t.msg) {
+			t.hooks.STUN(f, d, frame, ts, &t.msg)
+		}
+	}
+	s.consume(off, &t.budget)
+	f.stunOff[d] = 0
+	if s.full {
+		s.release(&t.budget)
+	}
+}
+
+func (t *Table) releaseBuffers(f *Flow) {
+	f.streams[C2S].release(&t.budget)
+	f.streams[S2C].release(&t.budget)
+	t.budget += len(f.dgramArea)
+	f.dgramArea = f.dgramArea[:0]
+	f.dgramSpan = f.dgramSpan[:0]
+	f.in = classify.Input{Datagrams: f.in.Datagrams[:0]}
+}
+
+func (t *Table) close(f *Flow) {
+	if f.closing {
+		return
+	}
+	f.closing = true
+	t.unlink(f)
+	f.list = listClosed
+	t.push(f)
+}
+
+func (t *Table) expire() {
+	for i := 0; i < numLists; i++ {
+		for f := t.heads[i]; f != nil && t.now-f.Last > t.timeout[i]; f = t.heads[i] {
+			t.stats.Expired++
+			reason := "idle"
+			if i == listClosed {
+				reason = "rst"
+				if f.TCP.RST[C2S] == 0 && f.TCP.RST[S2C] == 0 {
+					reason = "fin"
+				}
+			}
+			t.end(f, reason)
+		}
+	}
+}
+
+func (t *Table) evictOne() {
+	var oldest *Flow
+	for i := 0; i < numLists; i++ {
+		if h := t.heads[i]; h != nil && (oldest == nil || h.Last < oldest.Last) {
+			oldest = h
+		}
+	}
+	if oldest != nil {
+		t.stats.Evicted++
+		t.end(oldest, "evicted")
+	}
+}
+
+func (t *Table) end(f *Flow, reason string) {
+	f.EndReason = reason
+	if !f.Decided {
+		t.classify(f)
+	}
+	if t.hooks.End != nil {
+		t.hooks.End(f)
+	}
+	t.releaseBuffers(f)
+	delete(t.m, f.Key)
+	t.unlink(f)
+	f.reset()
+	t.free = append(t.free, f)
+}
+
+// The lists keep flows in order of last activity, one list per timeout, so
+// expiry only ever looks at list heads.
+func (t *Table) push(f *Flow) {
+	i := f.list
+	f.prev, f.next = t.tails[i], nil
+	if t.tails[i] != nil {
+		t.tails[i].next = f
+	} else {
+		t.heads[i] = f
+	}
+	t.tails[i] = f
+}
+
+func (t *Table) unlink(f *Flow) {
+	i := f.list
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		t.heads[i] = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		t.tails[i] = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
+
+func (t *Table) touch(f *Flow) {
+	if t.tails[f.list] == f {
+		return
+	}
+	t.unlink(f)
+	t.push(f)
+}

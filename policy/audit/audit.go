@@ -1,0 +1,389 @@
+// Package audit runs captures through the whole pipeline — decode, flows,
+// classification, policy verdicts, cross-flow detectors — to a report,
+// streaming flows and findings to a sink as they are established. The
+// view, audit and live front ends differ only in their sources and sinks.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/flows"
+	"github.com/edgeaudit/edgeaudit/policy"
+	"github.com/edgeaudit/edgeaudit/policy/report"
+)
+
+// Sink receives results while a run goes on. Calls come from the run's
+// goroutine; a sink that hands them to another goroutine must copy.
+type Sink interface {
+	Flow(f *report.Flow)
+	Finding(f *report.Finding) // a new finding, or a known one (same ID) that grew
+	Progress(p Progress)
+}
+
+// Progress is a snapshot of a run, sent about every 100 ms of work.
+type Progress struct {
+	Packets    uint64
+	Bytes      uint64 // original frame bytes
+	BytesRead  int64  // input bytes consumed (compressed, for files)
+	BytesTotal int64  // input size, -1 when unknown (pipes, live)
+	Flows      uint64
+	Active     int
+	Findings   int
+	Elapsed    time.Duration
+	Done       bool
+}
+
+// Options configure a run. The zero value audits with the default policy
+// and an inferred topology.
+type Options struct {
+	Topology     *policy.Topology // nil: infer roles from the packets
+	TopologyPath string
+	Rules        *policy.RuleSet // nil: the embedded default policy
+	Flows        flows.Config
+	Decoder      decode.DecoderOptions
+	Sink         Sink
+	// MaxFlowRecords bounds the flow records a report keeps; flows beyond
+	// it are still analysed and counted. 0 means 500,000.
+	MaxFlowRecords int
+	// Now returns the wall clock for progress; tests may fix it.
+	Now func() time.Time
+}
+
+// Input is one source of packets: a capture file or a live interface.
+type Input struct {
+	Src  decode.Source
+	File *decode.File // nil for live sources
+	Path string
+	// Name is the capture point's name in the report (the file's base name
+	// unless that is ambiguous).
+	Name string
+}
+
+// ErrNoInput is returned when not a single input could be read.
+var ErrNoInput = errors.New("no input could be read")
+
+// OpenFiles opens capture files for a run. A file that cannot be opened
+// becomes an input finding in the returned list of problems rather than
+// stopping the others.
+func OpenFiles(paths []string) (inputs []*Input, problems []policy.Finding) {
+	names := pointNames(paths)
+	for i, p := range paths {
+		f, err := decode.Open(p)
+		if err != nil {
+			problems = append(problems, policy.Finding{
+				Kind: policy.KindInput, Severity: policy.Error, Requirement: "",
+				Message:     fmt.Sprintf("%s could not be read: %v", p, err),
+				Consequence: "nothing in this file was audited",
+				Fix:         "check the path and that the file is a pcap or pcapng capture (optionally gzip, zstd, lz4, bzip2 or xz compressed)",
+				Count:       1,
+			})
+			continue
+		}
+		inputs = append(inputs, &Input{Src: f, File: f, Path: p, Name: names[i]})
+	}
+	return inputs, problems
+}
+
+// pointNames names each file by its base name, or by its path where two
+// files share a base name.
+func pointNames(paths []string) []string {
+	seen := map[string]int{}
+	for _, p := range paths {
+		seen[filepath.Base(p)]++
+	}
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		b := filepath.Base(p)
+		if p == "-" {
+			b = "stdin"
+		}
+		if seen[b] > 1 {
+			b = p
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// pointsPerInput spaces the point numbers of inputs so that each input's
+// interfaces get their own.
+const pointsPerInput = 1 << 10
+
+// Run reads every input to its end (or ctx's cancellation), merging them by
+// packet time, and returns the report. Problems found while opening are
+// added as input findings. It returns ErrNoInput when nothing was readable.
+func Run(ctx context.Context, inputs []*Input, problems []policy.Finding, o Options) (*report.Report, error) {
+	rep, _, err := execute(ctx, inputs, problems, o)
+	return rep, err
+}
+
+// Infer runs the inputs without a topology and returns the roles learnt
+// from them, for drafting a topology file.
+func Infer(ctx context.Context, inputs []*Input, o Options) (*policy.Inferred, *report.Report, error) {
+	o.Topology = nil
+	rep, r, err := execute(ctx, inputs, nil, o)
+	return r.judge.inferred, rep, err
+}
+
+func execute(ctx context.Context, inputs []*Input, problems []policy.Finding, o Options) (*report.Report, *run, error) {
+	r := newRun(inputs, o)
+	for i := range problems {
+		r.find.add(&problems[i])
+	}
+	err := r.loop(ctx)
+	rep := r.finish()
+	if err != nil {
+		return rep, r, err
+	}
+	if r.packets == 0 && r.readable == 0 {
+		return rep, r, ErrNoInput
+	}
+	return rep, r, nil
+}
+
+type source struct {
+	in       *Input
+	dec      *decode.Decoder
+	pkt      decode.Packet
+	ready    bool // pkt holds the next frame
+	done     bool
+	rep      report.Input
+	badFirst []uint64 // first frames that failed to decode
+	firstNS  int64
+	lastNS   int64
+	index    int
+}
+
+type run struct {
+	o        Options
+	srcs     []*source
+	table    *flows.Table
+	find     *aggregator
+	judge    *judge
+	rep      report.Report
+	packets  uint64
+	bytes    uint64
+	readable int
+	start    time.Time
+	lastProg time.Time
+	records  int
+	dropped  uint64 // flow records not kept
+	points   map[int]string
+	canceled atomic.Bool
+}
+
+func newRun(inputs []*Input, o Options) *run {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxFlowRecords == 0 {
+		o.MaxFlowRecords = 500_000
+	}
+	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}}
+	r.judge = newJudge(o)
+	for i, in := range inputs {
+		s := &source{in: in, dec: decode.NewDecoder(o.Decoder), index: i}
+		if in.File != nil {
+			in.File.BasePoint = i * pointsPerInput
+			s.rep = report.Input{Path: in.Path, Point: in.Name, Format: in.File.Format, Compression: in.File.Compression}
+		} else {
+			s.rep = report.Input{Path: in.Path, Point: in.Name, Format: "live", Compression: "none"}
+		}
+		r.srcs = append(r.srcs, s)
+	}
+	r.table = flows.NewTable(o.Flows, flows.Hooks{End: r.flowEnd})
+	return r
+}
+
+// advance reads the next decodable frame of s into s.pkt.
+func (r *run) advance(s *source) {
+	for {
+		err := s.in.Src.Next(&s.pkt)
+		if err != nil {
+			s.done, s.ready = true, false
+			if !errors.Is(err, io.EOF) {
+				r.inputError(s, err)
+			}
+			return
+		}
+		s.rep.Packets++
+		s.rep.Bytes += uint64(s.pkt.WireLen)
+		r.packets++
+		r.bytes += uint64(s.pkt.WireLen)
+		if s.firstNS == 0 || s.pkt.Time < s.firstNS {
+			s.firstNS = s.pkt.Time
+		}
+		if s.pkt.Time > s.lastNS {
+			s.lastNS = s.pkt.Time
+		}
+		if err := s.dec.Decode(&s.pkt); err != nil {
+			s.rep.DecodeErrors++
+			if len(s.badFirst) < 5 {
+				s.badFirst = append(s.badFirst, s.pkt.Frame)
+			}
+			continue
+		}
+		s.ready = true
+		return
+	}
+}
+
+func (r *run) loop(ctx context.Context) error {
+	r.start = r.o.Now()
+	r.lastProg = r.start
+	for _, s := range r.srcs {
+		r.advance(s)
+		if s.ready || s.rep.Packets > 0 {
+			r.readable++
+		}
+	}
+	var n uint64
+	for {
+		// Merge by time: the few inputs of one run make a linear scan
+		// cheaper than a heap.
+		var next *source
+		for _, s := range r.srcs {
+			if s.ready && (next == nil || s.pkt.Time < next.pkt.Time) {
+				next = s
+			}
+		}
+		if next == nil {
+			break
+		}
+		p := &next.pkt
+		r.table.Packet(p)
+		r.advance(next)
+		n++
+		if n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r.progress(false)
+		}
+	}
+	return nil
+}
+
+func (r *run) progress(done bool) {
+	if r.o.Sink == nil {
+		return
+	}
+	now := r.o.Now()
+	if !done && now.Sub(r.lastProg) < 100*time.Millisecond {
+		return
+	}
+	r.lastProg = now
+	var read, total int64
+	for _, s := range r.srcs {
+		if s.in.File != nil {
+			read += s.in.File.BytesRead()
+			if s.in.File.Size < 0 || total < 0 {
+				total = -1
+			} else {
+				total += s.in.File.Size
+			}
+		} else {
+			total = -1
+		}
+	}
+	st := r.table.Stats()
+	r.o.Sink.Progress(Progress{Packets: r.packets, Bytes: r.bytes, BytesRead: read, BytesTotal: total,
+		Flows: st.Flows, Active: st.Active, Findings: r.find.len(), Elapsed: now.Sub(r.start), Done: done})
+}
+
+func (r *run) inputError(s *source, err error) {
+	s.rep.Error = err.Error()
+	f := policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: 1,
+		Message:     fmt.Sprintf("%s: reading stopped early: %v", s.in.Path, err),
+		Consequence: "packets after this point were not audited",
+		Fix:         "the capture is damaged or truncated; re-copy it or capture again",
+	}
+	var de *decode.DamageError
+	if errors.As(err, &de) {
+		f.Message = fmt.Sprintf("%s is damaged at frame %d (byte offset %d): %v; the %d frames before it were audited",
+			s.in.Path, de.Frame, de.Offset, de.Err, de.Frame-1)
+		f.Evidence = []policy.Evidence{{Point: s.in.Name, Packet: de.Frame, Detail: "offset " + strconv.FormatInt(de.Offset, 10) + ": " + de.Err.Error()}}
+	}
+	r.find.add(&f)
+}
+
+func (r *run) finish() *report.Report {
+	r.table.Flush()
+	r.judge.finish(r)
+	st := r.table.Stats()
+	for _, s := range r.srcs {
+		if s.rep.DecodeErrors > 0 {
+			f := policy.Finding{Kind: policy.KindInput, Severity: policy.Info, Count: int(s.rep.DecodeErrors),
+				Message: fmt.Sprintf("%s: %d frames could not be decoded and were skipped", s.in.Path, s.rep.DecodeErrors),
+				Fix:     "open the listed frames in Wireshark to see why (truncated snap length, unsupported link type or malformed headers)"}
+			for _, fr := range s.badFirst {
+				f.Evidence = append(f.Evidence, policy.Evidence{Point: s.in.Name, Packet: fr, Detail: "not decodable"})
+			}
+			r.find.add(&f)
+		}
+		if s.in.File != nil {
+			for _, ifc := range s.in.File.Interfaces() {
+				if len(s.in.File.Interfaces()) > 1 {
+					s.rep.Points = append(s.rep.Points, r.pointName(s.in.File.BasePoint+ifc.Index))
+				}
+			}
+		}
+		s.rep.First, s.rep.Last = report.TimeString(s.firstNS), report.TimeString(s.lastNS)
+		r.rep.Inputs = append(r.rep.Inputs, s.rep)
+		_ = s.in.Src.Close()
+	}
+	if st.Evicted > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(st.Evicted),
+			Message: fmt.Sprintf("the flow table was full (%d flows): %d flows were ended early and may be reported in pieces", r.table.Stats().Peak, st.Evicted),
+			Fix:     "raise --max-flows if this capture really holds that many concurrent conversations"})
+	}
+	if st.StreamDropped > 0 || st.BudgetHits > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Info, Count: 1,
+			Message: fmt.Sprintf("%d payload bytes were not kept for classification because a buffer bound was hit (%d times the total buffer)", st.StreamDropped, st.BudgetHits),
+			Fix:     "some flows may be classified as unknown; raise the stream buffer limits to look deeper"})
+	}
+	if r.dropped > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(r.dropped),
+			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.dropped, r.o.MaxFlowRecords)})
+	}
+	r.rep.Findings = r.find.all()
+	r.rep.Topology = r.judge.topologyInfo()
+	r.rep.Finish()
+	r.progress(true)
+	return &r.rep
+}
+
+// pointName names a capture point: the input's name, with the interface
+// when a file has several.
+func (r *run) pointName(point int) string {
+	if n, ok := r.points[point]; ok {
+		return n
+	}
+	idx := point / pointsPerInput
+	name := strconv.Itoa(point)
+	if idx < len(r.srcs) {
+		s := r.srcs[idx]
+		name = s.in.Name
+		if s.in.File != nil {
+			ifs := s.in.File.Interfaces()
+			if len(ifs) > 1 {
+				i := point - s.in.File.BasePoint
+				suffix := "if" + strconv.Itoa(i)
+				if i < len(ifs) && ifs[i].Name != "" {
+					suffix = ifs[i].Name
+				}
+				name += ":" + suffix
+			}
+		}
+	}
+	r.points[point] = name
+	return name
+}

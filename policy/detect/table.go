@@ -1,0 +1,97 @@
+package detect
+
+// ring is a bounded table of entries keyed by K, kept in insertion order
+// so that expiry on packet time and eviction at the bound both take the
+// oldest entry. Its storage is allocated once: steady-state inserts do not
+// allocate.
+type ring[K comparable, V any] struct {
+	slots []ringSlot[K, V]
+	index map[K]int32
+	head  int // oldest live slot
+	n     int
+	peak  int
+}
+
+type ringSlot[K comparable, V any] struct {
+	key  K
+	t0   int64 // first sighting: expiry is measured from it
+	live bool
+	v    V
+}
+
+func (r *ring[K, V]) init(capacity int) {
+	r.slots = make([]ringSlot[K, V], capacity)
+	r.index = make(map[K]int32, capacity)
+}
+
+// get returns the entry for k, or nil.
+func (r *ring[K, V]) get(k K) *V {
+	i, ok := r.index[k]
+	if !ok {
+		return nil
+	}
+	return &r.slots[i].v
+}
+
+// expire drops entries first seen before cutoff, oldest first, calling
+// drop for each (expired true).
+func (r *ring[K, V]) expire(cutoff int64, drop func(*V, bool)) {
+	for r.n > 0 {
+		s := &r.slots[r.head]
+		if s.live && s.t0 >= cutoff {
+			return
+		}
+		r.pop(drop, true)
+	}
+}
+
+func (r *ring[K, V]) pop(drop func(*V, bool), expired bool) {
+	s := &r.slots[r.head]
+	if s.live {
+		if drop != nil {
+			drop(&s.v, expired)
+		}
+		delete(r.index, s.key)
+		var zero V
+		s.v, s.live = zero, false
+	}
+	r.head++
+	if r.head == len(r.slots) {
+		r.head = 0
+	}
+	r.n--
+}
+
+// insert adds a zeroed entry for k (which must not be present) first seen
+// at t; at the bound the oldest entry is dropped first (expired false).
+func (r *ring[K, V]) insert(k K, t int64, drop func(*V, bool)) (v *V, evicted bool) {
+	if r.n == len(r.slots) {
+		r.pop(drop, false)
+		evicted = true
+	}
+	i := r.head + r.n
+	if i >= len(r.slots) {
+		i -= len(r.slots)
+	}
+	s := &r.slots[i]
+	s.key, s.t0, s.live = k, t, true
+	r.index[k] = int32(i)
+	r.n++
+	if r.n > r.peak {
+		r.peak = r.n
+	}
+	return &s.v, evicted
+}
+
+// each calls fn for every live entry, oldest first.
+func (r *ring[K, V]) each(fn func(*V)) {
+	for j := 0; j < r.n; j++ {
+		i := r.head + j
+		if i >= len(r.slots) {
+			i -= len(r.slots)
+		}
+		if r.slots[i].live {
+			fn(&r.slots[i].v)
+		}
+	}
+}
