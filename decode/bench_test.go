@@ -84,16 +84,23 @@ func BenchmarkReadPcap(b *testing.B) {
 		recs[i] = testRecord{ts: 1_700_000_000_000_000 + uint64(i)*50, data: frames[i%len(frames)].Data}
 	}
 	plain := pcapBytes(binary.LittleEndian, false, 1, recs)
-	for _, comp := range []string{CompressionNone, CompressionZstd, CompressionGzip} {
-		in := compress(b, comp, plain)
-		b.Run(comp, func(b *testing.B) {
+	for _, c := range []struct {
+		comp  string
+		ahead bool
+	}{{CompressionNone, false}, {CompressionZstd, false}, {CompressionZstd, true}, {CompressionGzip, false}, {CompressionGzip, true}} {
+		in := compress(b, c.comp, plain)
+		name := c.comp
+		if c.ahead {
+			name += "-readahead"
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(plain)))
 			d := NewDecoder(DecoderOptions{})
 			var p Packet
 			n := 0
 			for b.Loop() {
-				f, err := NewReader(bytes.NewReader(in), "bench", int64(len(in)))
+				f, err := NewReaderWith(bytes.NewReader(in), "bench", int64(len(in)), ReaderOptions{ReadAhead: c.ahead})
 				if err != nil {
 					b.Fatal(err)
 				}

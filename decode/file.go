@@ -25,6 +25,9 @@ type ReaderOptions struct {
 	// claiming more is reported as damage (ErrRecordTooLarge), never
 	// allocated. 0 means DefaultMaxCapLen.
 	MaxCapLen int
+	// ReadAhead decompresses on a separate goroutine so decompression and
+	// decoding overlap (compressed input only; plain files gain nothing).
+	ReadAhead bool
 }
 
 // Interface is one capture interface of a file: a pcapng Interface
@@ -138,6 +141,11 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 	f.closeDec = closeDec
 	br := rb
 	if f.Compression != CompressionNone {
+		if opts.ReadAhead {
+			ahead := newAheadReader(dec, closeDec)
+			dec = ahead
+			f.closeDec = ahead.Close
+		}
 		br = bufio.NewReaderSize(dec, bufSize)
 	}
 	f.s = stream{br: br, maxCap: maxCap}

@@ -44,7 +44,7 @@ func FuzzOpen(f *testing.F) {
 		f.Add(compress(f, c, ng))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := NewReaderWith(bytes.NewReader(b), "fuzz", int64(len(b)), ReaderOptions{MaxCapLen: 64 << 10})
+		file, err := NewReaderWith(bytes.NewReader(b), "fuzz", int64(len(b)), ReaderOptions{MaxCapLen: 64 << 10, ReadAhead: len(b)%2 == 1})
 		if err != nil {
 			return
 		}

@@ -370,3 +370,38 @@ func TestBytesReadConcurrent(t *testing.T) {
 		t.Errorf("BytesRead %d of %d", f.BytesRead(), len(in))
 	}
 }
+
+func TestReadAhead(t *testing.T) {
+	recs := testRecords(t, 3000, 1e6)
+	plain := pcapBytes(binary.LittleEndian, false, 1, recs)
+	for _, comp := range []string{CompressionZstd, CompressionGzip, CompressionNone} {
+		in := compress(t, comp, plain)
+		f, err := NewReaderWith(bytes.NewReader(in), "ahead", -1, ReaderOptions{ReadAhead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts, err := readAll(t, f)
+		if err != io.EOF || len(pkts) != len(recs) {
+			t.Fatalf("%s: %d packets, %v", comp, len(pkts), err)
+		}
+		for i := range pkts {
+			if !bytes.Equal(pkts[i].Data, recs[i].data) {
+				t.Fatalf("%s: packet %d differs", comp, i+1)
+			}
+		}
+		f.Close()
+
+		// Closing part way stops the goroutine.
+		f, _ = NewReaderWith(bytes.NewReader(in), "ahead", -1, ReaderOptions{ReadAhead: true})
+		f.Next(&Packet{})
+		f.Close()
+	}
+	// Damage inside the compressed stream still surfaces as a DamageError.
+	in := compress(t, CompressionGzip, plain)
+	f, _ := NewReaderWith(bytes.NewReader(in[:len(in)/2]), "ahead", -1, ReaderOptions{ReadAhead: true})
+	pkts, err := readAll(t, f)
+	var de *DamageError
+	if !errors.As(err, &de) || de.Frame != uint64(len(pkts)+1) {
+		t.Fatalf("%d packets, %v", len(pkts), err)
+	}
+}

@@ -374,6 +374,12 @@ func (t *Table) classify(f *Flow) {
 		return
 	}
 	f.Decided = true
+	if f.Class.Reversed && !f.TCP.SYN && !f.TCP.SYNACK {
+		// The protocol shows the first packet seen came from the server
+		// (a capture that began mid-conversation); a TCP handshake, when
+		// seen, is the better witness.
+		f.swap()
+	}
 	if f.Proto == decode.ProtoTCP && f.Class.App == classify.STUN {
 		f.stun = true
 	}

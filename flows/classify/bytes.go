@@ -1,5 +1,11 @@
 package classify
 
+import (
+	"bytes"
+	"strings"
+	"unsafe"
+)
+
 // Small byte helpers shared by the parsers; all bounds are checked by the callers.
 
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
@@ -46,29 +52,24 @@ func indexFold(b []byte, needle string) int {
 }
 
 // index returns the first index of needle in b (case-sensitive), or -1.
+// It views b as a string without copying to use the vectorised search.
 func index(b []byte, needle string) int {
-	if len(needle) == 0 {
-		return 0
-	}
-	for i := 0; i+len(needle) <= len(b); i++ {
-		if b[i] == needle[0] && string(b[i:i+len(needle)]) == needle {
-			return i
+	if len(b) == 0 {
+		if len(needle) == 0 {
+			return 0
 		}
+		return -1
 	}
-	return -1
+	return strings.Index(unsafe.String(&b[0], len(b)), needle)
 }
 
 // lineEnd returns the index of the first "\r\n" or "\n" in b, or -1.
 func lineEnd(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			if i > 0 && b[i-1] == '\r' {
-				return i - 1
-			}
-			return i
-		}
+	i := bytes.IndexByte(b, '\n')
+	if i > 0 && b[i-1] == '\r' {
+		return i - 1
 	}
-	return -1
+	return i
 }
 
 // fnv64 is FNV-1a over b: a cheap, allocation-free identity for opaque tokens.

@@ -198,11 +198,11 @@ func tcpSTUN(c []byte, r *Result) {
 		}
 		return
 	}
-	stunDecide(r, m, "over TCP")
+	stunDecide(r, m)
 }
 
 // stunDecide labels a flow by its first STUN message.
-func stunDecide(r *Result, m *STUNMessage, _ string) {
+func stunDecide(r *Result, m *STUNMessage) {
 	switch {
 	case m.Variant == VariantMSTURN:
 		decide(r, STUN, "ms-turn", "first attribute 0x000F = 72C64BC6 (MS-TURN magic cookie)")
@@ -233,7 +233,7 @@ func matchTLS(b []byte) verdict {
 func tcpTLS(in *Input, r *Result, final bool) {
 	t := &r.TLS
 	ParseTLS(in.C2S, in.S2C, t, false)
-	done := final || (t.ServerHello && t.Version == VersionTLS13) ||
+	done := final || (t.ServerHello && t.TLS13()) ||
 		(t.ServerDone && (!t.CertRequest || t.ClientCert || t.ClientCCS || in.C2SClosed)) ||
 		t.ServerCCS || in.S2CClosed
 	if done && t.ServerCertLen > 0 {
@@ -334,7 +334,7 @@ func tcpXMPP(in *Input, c, s []byte, r *Result, final bool) {
 // xmppSettled reports whether the clear-text part has said what the
 // detectors need: the server's features, and the STARTTLS outcome.
 func xmppSettled(x *XMPPInfo, c, s []byte, t *TLSInfo) bool {
-	if !x.S2C.Header || index(s, "</stream:features>") < 0 && !x.S2C.TLSOffer {
+	if !x.S2C.Header || index(s[:min(len(s), xmppScan)], "</stream:features>") < 0 && !x.S2C.TLSOffer {
 		return false
 	}
 	if !x.S2C.TLSOffer {

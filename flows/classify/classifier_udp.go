@@ -99,7 +99,7 @@ func udpSTUN(d *Datagram, m *STUNMessage, r *Result) bool {
 		decide(r, STUN, "ms-turn/mux", "MS multiplexed TURN frame (FF 10, [MS-TURN] 2.2.3) holding a STUN message")
 		return true
 	}
-	stunDecide(r, m, "over UDP")
+	stunDecide(r, m)
 	return true
 }
 

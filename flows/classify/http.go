@@ -32,7 +32,7 @@ func (h *HTTPInfo) Path() []byte { return h.path[:h.pathLen] }
 // httpStart returns 1 for an HTTP/1.x start line, 0 for not HTTP, -1 for
 // "need more bytes".
 func httpStart(b []byte, h *HTTPInfo) int {
-	e := lineEnd(b)
+	e := lineEnd(b[:min(len(b), 2048)])
 	if e < 0 {
 		if len(b) > 2048 {
 			return 0

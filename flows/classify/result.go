@@ -46,14 +46,27 @@ type RTPInfo struct {
 	RTCPPT  uint8
 }
 
-// Result is the classification of one flow. Classify overwrites it.
+// Result is the classification of one flow. Classify overwrites it; its
+// slices (STUN.First.Data) alias the Input.
+//
+// Detail values, by App:
+//   - stun: ms-turn, ms-turn/pseudo-tls, ms-turn/tcp-framed, ms-turn/rfc4571,
+//     ms-turn/mux, rfc5389, rfc5389/ice, rfc5389/rfc4571, rfc5389/ice/rfc4571,
+//     classic, classic/rfc4571, turn-channel
+//   - tls: tls1.0 … tls1.3, ssl3, tls (version not yet known), mtls, tls/midstream
+//   - sip: sip/tls, sip/mtls, sip/tcp, sip/udp
+//   - psom: psom/tls, psom/mtls; cls: cls/mtls
+//   - xmpp: s2s, c2s, s2s/starttls, c2s/starttls, midstream, xmpp/mtls
+//   - rtp: rtp, rtcp; dns: dns, dns/tcp; http: http, http/crl, http/ocsp
+//   - unknown: "", no-payload, mdns, llmnr
 type Result struct {
 	App     App
-	Detail  string // short variant for the report's app_detail ("ms-turn/pseudo-tls", "sip/tls"...)
-	Decided bool   // stop feeding bytes
+	Detail  string // short variant for the report's app_detail (see above)
+	Decided bool   // stop feeding bytes; before that App/Detail are provisional (TLS waiting for the client certificate...)
 	Why     string // one sentence of payload evidence
 	// Reversed is true when the protocol says the flow's "server" is really
-	// the initiator (a STUN or SIP request, or a DNS query, sent S2C).
+	// the initiator: a UDP STUN or SIP request or DNS query sent S2C (or a
+	// response sent C2S), or on TCP only the server direction carried bytes.
 	Reversed bool
 
 	TLS  TLSInfo

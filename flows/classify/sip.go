@@ -77,9 +77,9 @@ func (s *SIPInfo) ToDomain() []byte { return s.to[:s.toLen] }
 // sipStartLine parses the first line. It returns 1 on a SIP start line, 0 when
 // b cannot be SIP, -1 when more bytes are needed to tell.
 func sipStartLine(b []byte, s *SIPInfo) int {
-	e := lineEnd(b)
+	e := lineEnd(b[:min(len(b), 1024)])
 	if e < 0 {
-		if len(b) > 512 {
+		if len(b) > 1024 {
 			return 0
 		}
 		// Could it still become a start line?

@@ -63,6 +63,11 @@ func (t *TLSInfo) ALPN(f func(proto []byte)) {
 	}
 }
 
+// TLS13 reports whether TLS 1.3 (or one of its drafts, 0x7Fxx) was negotiated.
+func (t *TLSInfo) TLS13() bool {
+	return t.Version == VersionTLS13 || t.Version>>8 == 0x7F
+}
+
 // VersionName is the short name of the negotiated (or offered) version.
 func (t *TLSInfo) VersionName() string {
 	v := t.Version
@@ -80,6 +85,9 @@ func (t *TLSInfo) VersionName() string {
 		return "tls1.2"
 	case VersionTLS13:
 		return "tls1.3"
+	}
+	if v>>8 == 0x7F {
+		return "tls1.3" // draft versions seen in early TLS 1.3 captures
 	}
 	return "tls"
 }
@@ -241,7 +249,7 @@ func (h *hsStream) walk(client bool, t *TLSInfo, withCert bool) {
 				parseClientHello(b, t)
 			} else {
 				parseServerHello(b, t)
-				if t.Version == VersionTLS13 {
+				if t.TLS13() {
 					return // the rest of the server flight is encrypted
 				}
 			}

@@ -23,6 +23,9 @@ func (x *XMPPStream) To() []byte { return x.to[:x.toLen] }
 // From returns the stream header's from= domain (aliasing x).
 func (x *XMPPStream) From() []byte { return x.from[:x.fromLen] }
 
+// xmppScan bounds how far past the stream header ParseXMPP looks.
+const xmppScan = 4096
+
 // XMPPInfo holds both directions of an XMPP connection.
 type XMPPInfo struct {
 	C2S, S2C XMPPStream
@@ -100,6 +103,11 @@ func ParseXMPP(b []byte, x *XMPPStream) bool {
 	x.toLen = uint8(copy(x.to[:], attrValue(h, " to=")))
 	x.fromLen = uint8(copy(x.from[:], attrValue(h, " from=")))
 	rest := b[e+1:]
+	// STARTTLS, proceed and dialback come right after the header; past a few
+	// KiB the stream is TLS or stanzas, so do not scan it.
+	if len(rest) > xmppScan {
+		rest = rest[:xmppScan]
+	}
 	if index(rest, "<db:result") >= 0 || index(rest, "<db:verify") >= 0 {
 		x.Dialback = true
 	}

@@ -264,7 +264,6 @@ func (j *judge) topologyInfo() report.Topology {
 	return t
 }
 
-
 func sortedAddrs(in *policy.Inferred) []netip.Addr {
 	out := make([]netip.Addr, 0, len(in.Addrs))
 	for a := range in.Addrs {

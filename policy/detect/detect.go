@@ -63,8 +63,8 @@ type Config struct {
 // Defaults are sized for a busy pool: tens of thousands of STUN
 // transactions and SYNs in flight within TxTimeout.
 var Defaults = Config{
-	MaxTransactions: 1 << 15,
-	MaxSYNs:         1 << 15,
+	MaxTransactions: 1 << 14,
+	MaxSYNs:         1 << 14,
 	TxTimeout:       20 * time.Second,
 	MaxClockSkew:    5 * time.Second,
 	MaxSources:      4096,
@@ -140,11 +140,13 @@ type Detector struct {
 	clocks  map[[2]int32]*clockPair
 
 	pendingSIP []sipCandidate
+	pendingGW  []sipCandidate
 	vipMACs    []macObs
 	edgeMACs   map[[6]byte]bool
 	queued     []*policy.Finding
 	names      map[int]string
 	stats      Stats
+	roleCache  [roleCacheSize]roleCacheEntry
 	now        int64
 	finished   bool
 }
@@ -188,6 +190,7 @@ type pointState struct {
 	oneWay      uint64 // flows with packets in one direction only
 	tcpFlows    uint64
 	hasMAC      bool
+	hlbMAC      bool // frames to or from the HLB's MAC: the point is on the HLB's segment
 }
 
 func (d *Detector) point(p int32, t int64) *pointState {
@@ -252,8 +255,30 @@ func (d *Detector) evidence(p int32, frame uint64, t int64, detail string) polic
 	return policy.Evidence{Point: d.pointName(p), Packet: frame, Time: time.Unix(0, t).UTC(), Detail: detail}
 }
 
-// roles returns the roles of a compact address (RoleAny when unknown).
-func (d *Detector) roles(a addr) policy.Role { return d.res.Roles(a.ip()) }
+// roles returns the roles of a compact address (RoleAny when unknown),
+// through a small direct-mapped cache: the same few pool addresses come
+// up on every event.
+func (d *Detector) roles(a addr) policy.Role {
+	h := uint32(2166136261)
+	for _, b := range a.a[8:] {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	c := &d.roleCache[h&(roleCacheSize-1)]
+	if c.ok && c.a == a.a {
+		return c.r
+	}
+	r := d.res.Roles(a.ip())
+	*c = roleCacheEntry{a: a.a, r: r, ok: true}
+	return r
+}
+
+const roleCacheSize = 512
+
+type roleCacheEntry struct {
+	a  [16]byte
+	r  policy.Role
+	ok bool
+}
 
 // addr is a compact, comparable endpoint: the address as 16 bytes (IPv4
 // mapped), the port, and whether it is IPv4.

@@ -36,6 +36,14 @@ type STUNEvent struct {
 	ConnIDHash  uint64
 }
 
+// Wanted reports whether the detectors use a STUN message: requests that
+// expect an answer, and answers. Indications, MS-TURN Send requests
+// (0x0004, the bulk of relayed media) and Data Indications (0x0115) are
+// never answered by design; sharded workers need not send them.
+func Wanted(m *classify.STUNMessage) bool {
+	return m.Class == classify.ClassSuccess || m.Class == classify.ClassError || m.ExpectsAnswer()
+}
+
 // MakeSTUNEvent copies what the detectors need from a STUN message of flow f.
 func MakeSTUNEvent(f *flows.Flow, dir flows.Dir, frame uint64, t int64, m *classify.STUNMessage) STUNEvent {
 	e := STUNEvent{
@@ -140,11 +148,22 @@ type FlowEvent struct {
 	PseudoTLS      bool
 	ClientHello    bool
 	ServerHello    bool
+	DirLast        [2]int64
 	// FirstData is the frame and time of the first payload packet of each
 	// direction, from the flow's timeline (0 when not in it).
 	FirstData     [2]uint64
 	FirstDataTime [2]int64
-	EndReason     string
+	// TimelineData is the payload bytes of each direction within the
+	// timeline; LastDataTime the time of its last payload packet there.
+	TimelineData [2]uint64
+	LastDataTime [2]int64
+	// Silent* is the client's first payload packet after the server's
+	// last one in the timeline, and how many client payload packets
+	// followed in it: data one way with only ACKs back.
+	SilentFrom     uint64
+	SilentFromTime int64
+	SilentPackets  int
+	EndReason      string
 }
 
 // MakeFlowEvent copies what the detectors need from a flow leaving the table.
@@ -152,14 +171,27 @@ func MakeFlowEvent(f *flows.Flow, id string) FlowEvent {
 	e := FlowEvent{ID: id, Point: int32(f.Point), Proto: f.Proto,
 		Client: f.Client.AddrPort(), Server: f.Server.AddrPort(), FirstFrame: f.FirstFrame,
 		First: f.First, Last: f.Last, Packets: f.Packets, PayloadBytes: f.PayloadBytes, DirFirst: f.DirFirst,
-		MAC: f.MAC, TCP: f.TCP, App: f.Class.App,
+		DirLast: f.DirLast, MAC: f.MAC, TCP: f.TCP, App: f.Class.App,
 		PseudoTLS:   f.Class.STUN.PseudoTLS || f.Class.TLS.PseudoTLS,
 		ClientHello: f.Class.TLS.ClientHello, ServerHello: f.Class.TLS.ServerHello,
 		EndReason: f.EndReason}
 	for i := 0; i < f.TimelineN; i++ {
 		r := &f.Timeline[i]
-		if r.Payload > 0 && e.FirstData[r.Dir] == 0 {
+		if r.Payload == 0 {
+			continue
+		}
+		if e.FirstData[r.Dir] == 0 {
 			e.FirstData[r.Dir], e.FirstDataTime[r.Dir] = r.Frame, r.Time
+		}
+		e.TimelineData[r.Dir] += uint64(r.Payload)
+		e.LastDataTime[r.Dir] = r.Time
+		switch {
+		case r.Dir == flows.S2C:
+			e.SilentFrom, e.SilentFromTime, e.SilentPackets = 0, 0, 0
+		case e.SilentFrom == 0:
+			e.SilentFrom, e.SilentFromTime, e.SilentPackets = r.Frame, r.Time, 1
+		default:
+			e.SilentPackets++
 		}
 	}
 	return e
@@ -169,6 +201,10 @@ func MakeFlowEvent(f *flows.Flow, id string) FlowEvent {
 // Call it for every message, in both directions; the detector skips what
 // is never answered by design itself.
 func (d *Detector) STUN(f *flows.Flow, dir flows.Dir, frame uint64, t int64, m *classify.STUNMessage) {
+	if !Wanted(m) {
+		d.stats.STUNEvents++
+		return
+	}
 	e := MakeSTUNEvent(f, dir, frame, t, m)
 	d.ObserveSTUN(&e)
 }

@@ -48,6 +48,12 @@ func (d *Detector) Finish(emit func(*policy.Finding)) {
 		}
 	}
 	d.pendingSIP = nil
+	for i := range d.pendingGW {
+		if c := &d.pendingGW[i]; d.points[c.point].hlbMAC {
+			d.emit(&c.f)
+		}
+	}
+	d.pendingGW = nil
 	d.reportDSR()
 	st := d.Stats()
 	if n := st.BoundHits(); n > 0 {

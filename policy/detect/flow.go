@@ -30,8 +30,13 @@ func (d *Detector) ObserveFlow(e *FlowEvent) {
 	default:
 		ps.oneWay++
 	}
-	if e.MAC[0].Seen || e.MAC[1].Seen {
-		ps.hasMAC = true
+	for _, m := range e.MAC {
+		if m.Seen {
+			ps.hasMAC = true
+			if !ps.hlbMAC && d.res.HasHLBMACs() && (d.res.IsHLBMAC(m.Src) || d.res.IsHLBMAC(m.Dst)) {
+				ps.hlbMAC = true
+			}
+		}
 	}
 	client, server := addrOf(e.Client), addrOf(e.Server)
 	cr, sr := d.roles(client), d.roles(server)
@@ -177,7 +182,7 @@ func (d *Detector) layer2(e *FlowEvent, client, server addr, cr, sr policy.Role)
 		})
 		return
 	}
-	d.emit(&policy.Finding{
+	f := policy.Finding{
 		Kind: policy.KindDefaultGateway, Severity: policy.Error, Requirement: "HLB-10",
 		Message: roleAddr(edge, d.roles(edge)) + " sends traffic for " + other.String() + " to MAC " + macString(mo.Dst) +
 			", not to the load balancer: the Edge's default gateway is not the HLB",
@@ -187,7 +192,19 @@ func (d *Detector) layer2(e *FlowEvent, client, server addr, cr, sr policy.Role)
 		Evidence:    ev,
 		Filter:      "eth.src == " + macString(mo.Src) + " && eth.dst == " + macString(mo.Dst) + " && " + ipFilter(edge),
 		Subject:     "gateway of " + edge.ip().String() + " is " + macString(mo.Dst),
-	})
+	}
+	// Only a point on the Edge's own segment (where the HLB's MAC shows)
+	// sees the Edge's next hop; elsewhere (a client's NIC) the source
+	// MAC is some router's.
+	if d.points[e.Point].hlbMAC {
+		d.emit(&f)
+		return
+	}
+	if len(d.pendingGW) >= d.cfg.MaxPending {
+		d.stats.PendingDropped++
+		return
+	}
+	d.pendingGW = append(d.pendingGW, sipCandidate{point: e.Point, f: f})
 }
 
 // learnMACs remembers which source MACs carry Edge addresses and which
@@ -311,7 +328,7 @@ func (d *Detector) oneWaySIP(e *FlowEvent, client, server addr, cr, sr policy.Ro
 	tc := &e.TCP
 	var msg, detail string
 	frame, t := e.FirstFrame, e.First
-	sev := policy.Error
+	sev, mode := policy.Error, "syn"
 	switch {
 	case tc.SYN && !tc.SYNACK && e.Packets[flows.S2C] == 0:
 		if tc.SYNs < 2 && d.now-tc.SYNTime < int64(3*time.Second) {
@@ -327,20 +344,31 @@ func (d *Detector) oneWaySIP(e *FlowEvent, client, server addr, cr, sr policy.Ro
 		if e.Last-e.FirstDataTime[flows.C2S] < int64(3*time.Second) && tc.RST[flows.C2S] == 0 && tc.FIN[flows.C2S] == 0 {
 			return
 		}
+		mode = "tls"
 		msg = "the TLS ClientHello from " + client.String() + " to the SIP service " + roleAddr(server, sr) + " got no ServerHello"
 		frame, t = e.FirstData[flows.C2S], e.FirstDataTime[flows.C2S]
 		detail = "ClientHello " + client.String() + " → " + server.String() + ", nothing back but ACKs"
 	case !tc.SYN && !tc.SYNACK && e.Packets[flows.S2C] == 0 && e.Packets[flows.C2S] >= 3 && e.PayloadBytes[flows.C2S] > 0:
-		sev = policy.Warning
+		sev, mode = policy.Warning, "data"
 		msg = "SIP data from " + client.String() + " to " + roleAddr(server, sr) + " flows one way only (" + u64(e.Packets[flows.C2S]) + " packets, none back)"
 		detail = "first packet of " + u64(e.Packets[flows.C2S]) + ", none in the other direction"
 	case e.PayloadBytes[flows.C2S] > 0 && e.PayloadBytes[flows.S2C] == 0 && e.Last-e.First >= int64(30*time.Second) && !e.ServerHello:
-		sev = policy.Warning
-		msg = "SIP over TLS from " + client.String() + " to " + roleAddr(server, sr) + " carried data one way only for " + time.Duration(e.Last-e.First).Round(time.Second).String() + ", with only ACKs back"
+		sev, mode = policy.Warning, "data"
+		msg = "SIP from " + client.String() + " to " + roleAddr(server, sr) + " carried data one way only for " + dur(e.Last-e.First) + " (" + u64(e.PayloadBytes[flows.C2S]) + " bytes), with only ACKs back"
 		if e.FirstData[flows.C2S] != 0 {
 			frame, t = e.FirstData[flows.C2S], e.FirstDataTime[flows.C2S]
 		}
-		detail = u64(e.PayloadBytes[flows.C2S]) + " bytes " + client.String() + " → " + server.String() + ", 0 back"
+		detail = u64(e.PayloadBytes[flows.C2S]) + " bytes " + client.String() + " → " + server.String() + ", none back"
+	case e.PayloadBytes[flows.S2C] > 0 && e.TimelineData[flows.S2C] == e.PayloadBytes[flows.S2C] && e.SilentFrom != 0 &&
+		e.PayloadBytes[flows.C2S] > e.TimelineData[flows.C2S] && e.DirLast[flows.S2C] > e.LastDataTime[flows.S2C] &&
+		e.DirLast[flows.C2S]-e.LastDataTime[flows.S2C] >= int64(30*time.Second) && e.SilentPackets >= 2:
+		// The server's last payload is in the timeline; the client kept
+		// sending after it (past the timeline), answered by ACKs only.
+		sev, mode = policy.Warning, "data"
+		msg = "SIP from " + client.String() + " to " + roleAddr(server, sr) + " flowed one way for " + dur(e.DirLast[flows.C2S]-e.LastDataTime[flows.S2C]) +
+			": the client kept sending and the server answered with ACKs only"
+		frame, t = e.SilentFrom, e.SilentFromTime
+		detail = "client data from here on, nothing but ACKs back until " + dur(e.DirLast[flows.C2S]-e.SilentFromTime) + " later"
 	default:
 		return
 	}
@@ -352,7 +380,7 @@ func (d *Detector) oneWaySIP(e *FlowEvent, client, server addr, cr, sr policy.Ro
 		Flows:       d.flowRef(e),
 		Evidence:    []policy.Evidence{d.evidence(e.Point, frame, t, detail)},
 		Filter:      ipFilter(client) + " && " + ipFilter(server) + " && tcp.port == " + itoa(int(client.port)) + " && tcp.port == " + itoa(int(server.port)),
-		Subject:     "sip " + server.String(),
+		Subject:     "sip " + mode + " " + server.String(),
 	}
 	if d.twoWayConclusive(e.Point) {
 		d.emit(&f)
@@ -393,3 +421,5 @@ func (d *Detector) oneDirection(p int32) bool {
 }
 
 func u64(v uint64) string { return itoa(int(v)) }
+
+func dur(ns int64) string { return time.Duration(ns).Round(time.Second).String() }

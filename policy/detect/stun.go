@@ -6,9 +6,9 @@ import (
 	"github.com/edgeaudit/edgeaudit/policy"
 )
 
-// maxLegs is how many sightings of one transaction or ISN are kept: a
-// request and its answer at up to two points, or one each at four.
-const maxLegs = 4
+// maxLegs is how many sightings of one transaction are kept: a request
+// and its answer at each of three points (outside, inside, an Edge).
+const maxLegs = 6
 
 type txTable = ring[[16]byte, txEntry]
 
@@ -178,7 +178,14 @@ func (d *Detector) checkReflexive(x *txEntry, a *txLeg) {
 	case rr.Has(policy.RoleHLB):
 		why = "is the load balancer's address " + a.refl.String()
 	case a.refl == a.dst:
-		return
+		if d.hasTop || a.refl.private() || !sameSubnet(a.refl, a.src) || a.refl.sameHost(a.src) {
+			return
+		}
+		// Without a topology: the A/V Edge sees its client at a public
+		// address in its own subnet, which is where an HLB's SNAT
+		// address lives (and where clients must not be, HLB-03).
+		sev = policy.Warning
+		why = "is " + a.refl.String() + ", an address in the A/V Edge's own subnet: the client reached it through the load balancer's SNAT address (or sits in the Edge's subnet)"
 	case a.dst.private() && !a.refl.private() && !rr.Has(policy.RoleHLB):
 		return // the client sits behind its own NAT: that is what reflexive addresses are for
 	case rr.Has(policy.RoleEdge) || sameSubnet(a.refl, a.src):

@@ -2,14 +2,15 @@ package detect
 
 // ring is a bounded table of entries keyed by K, kept in insertion order
 // so that expiry on packet time and eviction at the bound both take the
-// oldest entry. Its storage is allocated once: steady-state inserts do not
-// allocate.
+// oldest entry. Its storage grows by doubling up to the bound, so memory
+// follows use; once grown, inserts do not allocate.
 type ring[K comparable, V any] struct {
 	slots []ringSlot[K, V]
 	index map[K]int32
 	head  int // oldest live slot
 	n     int
 	peak  int
+	max   int
 }
 
 type ringSlot[K comparable, V any] struct {
@@ -20,8 +21,28 @@ type ringSlot[K comparable, V any] struct {
 }
 
 func (r *ring[K, V]) init(capacity int) {
-	r.slots = make([]ringSlot[K, V], capacity)
-	r.index = make(map[K]int32, capacity)
+	r.max = capacity
+	n := min(capacity, 256)
+	r.slots = make([]ringSlot[K, V], n)
+	r.index = make(map[K]int32, n)
+}
+
+// grow doubles the storage (up to max), moving the live entries to the
+// front in order.
+func (r *ring[K, V]) grow() {
+	n := min(2*len(r.slots), r.max)
+	slots := make([]ringSlot[K, V], n)
+	for j := 0; j < r.n; j++ {
+		i := r.head + j
+		if i >= len(r.slots) {
+			i -= len(r.slots)
+		}
+		slots[j] = r.slots[i]
+		if slots[j].live {
+			r.index[slots[j].key] = int32(j)
+		}
+	}
+	r.slots, r.head = slots, 0
 }
 
 // get returns the entry for k, or nil.
@@ -65,6 +86,9 @@ func (r *ring[K, V]) pop(drop func(*V, bool), expired bool) {
 // insert adds a zeroed entry for k (which must not be present) first seen
 // at t; at the bound the oldest entry is dropped first (expired false).
 func (r *ring[K, V]) insert(k K, t int64, drop func(*V, bool)) (v *V, evicted bool) {
+	if r.n == len(r.slots) && len(r.slots) < r.max {
+		r.grow()
+	}
 	if r.n == len(r.slots) {
 		r.pop(drop, false)
 		evicted = true

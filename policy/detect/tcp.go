@@ -30,11 +30,15 @@ type synLeg struct {
 	corrFrom    addr
 }
 
+// maxSYNLegs is how many sightings of one ISN are kept: one per point
+// and client address.
+const maxSYNLegs = 4
+
 type synEntry struct {
 	isn  uint32
 	n    uint8
 	done uint8
-	legs [maxLegs]synLeg
+	legs [maxSYNLegs]synLeg
 }
 
 const (
@@ -54,6 +58,9 @@ func (d *Detector) ObserveTCP(e *TCPEvent) {
 	ps := d.point(e.Point, e.Time)
 	if e.HasMAC {
 		ps.hasMAC = true
+		if !ps.hlbMAC && d.res.HasHLBMACs() && (d.res.IsHLBMAC(e.SrcMAC) || d.res.IsHLBMAC(e.DstMAC)) {
+			ps.hlbMAC = true
+		}
 	}
 	d.expire(e.Time)
 	switch {
@@ -88,7 +95,7 @@ func (d *Detector) onSYN(e *TCPEvent) {
 			return
 		}
 	}
-	if int(x.n) == maxLegs {
+	if int(x.n) == maxSYNLegs {
 		d.stats.SYNLegsDropped++
 		return
 	}

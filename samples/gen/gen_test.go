@@ -228,28 +228,25 @@ func TestTshark(t *testing.T) {
 		t.Skip("tshark not installed: Wireshark cross-check skipped")
 	}
 	dir, ws := shared(t)
+	// tshark's start-up dominates, so every invocation is its own
+	// parallel subtest.
 	for _, name := range captures(ws) {
 		if strings.Contains(name, "truncated") {
 			continue
 		}
-		out, err := exec.Command(ts, "-n", "-o", "stun.stunversion:Auto", "-r", filepath.Join(dir, name),
-			"-Y", "_ws.malformed && !(udp.port == 53)", "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info").Output()
-		if err != nil {
-			t.Errorf("%s: tshark: %v", name, err)
-			continue
-		}
-		if s := strings.TrimSpace(string(out)); s != "" {
-			t.Errorf("%s: malformed frames:\n%s", name, s)
-		}
+		t.Run("clean/"+name, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(ts, "-n", "-o", "stun.stunversion:Auto", "-r", filepath.Join(dir, name),
+				"-Y", "_ws.malformed && !(udp.port == 53)", "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Info").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			if s := strings.TrimSpace(string(out)); s != "" {
+				t.Errorf("malformed frames:\n%s", s)
+			}
+		})
 	}
 	// The MS-TURN and TLS structures are actually recognised.
-	count := func(file, filter string) int {
-		out, err := exec.Command(ts, "-n", "-o", "stun.stunversion:Auto", "-r", filepath.Join(dir, file), "-Y", filter).Output()
-		if err != nil {
-			t.Fatalf("tshark: %v", err)
-		}
-		return bytes.Count(out, []byte("\n"))
-	}
 	for _, c := range []struct{ file, filter string }{
 		{"compliant/outside.pcap", "stun.type == 0x0103 && stun.att.type == 0x000f"},
 		{"compliant/outside.pcap", "stun.type == 0x0004"},
@@ -266,9 +263,16 @@ func TestTshark(t *testing.T) {
 		{"rules/external.pcap", "x509af.revokedCertificates"},
 		{"edge-mixed.pcap", "tcp.port == 5269 && frame contains \"xmlns:stream\""},
 	} {
-		if count(c.file, c.filter) == 0 {
-			t.Errorf("%s: no frame matches %q", c.file, c.filter)
-		}
+		t.Run("has/"+c.file+"/"+c.filter, func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(ts, "-n", "-o", "stun.stunversion:Auto", "-r", filepath.Join(dir, c.file), "-Y", c.filter).Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			if bytes.Count(out, []byte("\n")) == 0 {
+				t.Errorf("no frame matches %q", c.filter)
+			}
+		})
 	}
 }
 

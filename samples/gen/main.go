@@ -65,6 +65,14 @@ func main() {
 	out := flag.String("o", "samples", "output directory")
 	only := flag.String("only", "", "comma-separated scenario names (big: the -n capture)")
 	n := flag.Int("n", 0, "write the big capture with this many packets (implies -only big unless -only is given)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./samples/gen [-o DIR] [-only NAME,...] [-n N]\n\nscenarios:\n")
+		for _, s := range scenarios {
+			fmt.Fprintf(flag.CommandLine.Output(), "  %-17s %s\n", s.name, s.doc)
+		}
+		fmt.Fprintf(flag.CommandLine.Output(), "  %-17s %s\n\nflags:\n", "big", "large mixed capture of -n packets (default 100000), not committed")
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	g := &gen{out: *out, n: *n}
 	if err := g.run(*only); err != nil {

@@ -41,6 +41,9 @@ func genEdgeMixed(g *gen) error {
 			return err
 		}
 	}
+	if err := genVariants(g, recs); err != nil {
+		return err
+	}
 	// Truncated: cut in the middle of the data of the record at 60% of
 	// the file, so the last record header promises more than remains.
 	cut, whole := truncPoint(pc, 0.6)

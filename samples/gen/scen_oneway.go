@@ -38,6 +38,21 @@ func genOneWay(g *gen) error {
 		c.wait(5 * time.Second)
 		c.xfer(0, h.appData(300+rng.IntN(400)))
 	}
+	// 4. Cleartext SIP over TCP 5061 (no TLS, e.g. a misconfigured
+	// partner gateway): OPTIONS requests get TCP ACKs but no SIP response
+	// (Timer B, 32 s, then a new CSeq); the BENOTIFY in between is
+	// unanswered by design ([MS-SIP]) and must not count.
+	c = newConv(rng, t(900), inet, nw.inbound(ap(partner, ephemeral(rng)), ap(vipAccess, 5061), 0, svcAccess)...)
+	c.handshake()
+	via := partner.String() + ":5061"
+	c.xfer(0, sipRequest(rng, "OPTIONS", "gw@partner.example", "contoso.com", via, 1, ""))
+	c.wait(2 * time.Second)
+	c.xfer(0, sipRequest(rng, "BENOTIFY", "gw@partner.example", "user@contoso.com", via, 2,
+		"<categories xmlns=\"http://schemas.microsoft.com/2006/09/sip/categories\"/>"))
+	c.wait(30 * time.Second)
+	c.xfer(0, sipRequest(rng, "OPTIONS", "gw@partner.example", "contoso.com", via, 3, ""))
+	c.wait(32 * time.Second)
+	c.close(0)
 	// Healthy traffic around them, so the capture is clearly two-way.
 	c = newConv(rng, t(100), inet, nw.inbound(ap(client3, ephemeral(rng)), ap(vipAccess, 443), 1, svcAccess)...)
 	sessTLS(c, tlsOpts{sni: "sip.contoso.com", server: certExternal, exchanges: 3})

@@ -1,0 +1,139 @@
+package audit_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/policy"
+	"github.com/edgeaudit/edgeaudit/policy/audit"
+	"github.com/edgeaudit/edgeaudit/policy/report"
+)
+
+func loadTopology(t *testing.T, path string) *policy.Topology {
+	t.Helper()
+	topo, err := policy.LoadTopology(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func auditFiles(t *testing.T, topo *policy.Topology, paths ...string) *report.Report {
+	t.Helper()
+	inputs, problems := audit.OpenFiles(paths)
+	if len(problems) > 0 {
+		t.Fatalf("open: %s", problems[0].Message)
+	}
+	rep, err := audit.Run(context.Background(), inputs, nil, audit.Options{Topology: topo, TopologyPath: "topology.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestSameFlowsInEveryForm checks that compression and the pcapng container
+// change nothing in the analysis, and that standard input reads the same.
+func TestSameFlowsInEveryForm(t *testing.T) {
+	base := "../../samples/edge-mixed.pcap"
+	if _, err := os.Stat(base); err != nil {
+		t.Skip("samples not generated: run `go run ./samples/gen`")
+	}
+	topo := loadTopology(t, "../../samples/topology.yaml")
+	want := auditFiles(t, topo, base)
+	if len(want.Flows) == 0 {
+		t.Fatal("no flows in the plain sample")
+	}
+	forms := map[string]string{".gz": "gzip", ".zst": "zstd", ".lz4": "lz4", ".bz2": "bzip2", ".xz": "xz"}
+	for ext, name := range forms {
+		path := base + ext
+		t.Run(ext, func(t *testing.T) {
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("%s not generated", path)
+			}
+			got := auditFiles(t, topo, path)
+			compareFlows(t, want, got)
+			if got.Inputs[0].Compression != name {
+				t.Errorf("compression %q for %s, want %s", got.Inputs[0].Compression, ext, name)
+			}
+		})
+	}
+	t.Run("pcapng", func(t *testing.T) {
+		got := auditFiles(t, topo, "../../samples/edge-mixed.pcapng")
+		compareFlows(t, want, got)
+	})
+	t.Run("stdin", func(t *testing.T) {
+		// The same bytes through a pipe: no size, no seeking.
+		data, err := os.ReadFile(base + ".zst")
+		if err != nil {
+			t.Skip("zstd sample missing")
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.Write(data); w.Close() }()
+		f, err := decode.NewReader(r, "-", -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := audit.Run(context.Background(), []*audit.Input{{Src: f, File: f, Path: "-", Name: "edge-mixed.pcap"}}, nil,
+			audit.Options{Topology: topo, TopologyPath: "topology.yaml"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareFlows(t, want, rep)
+	})
+}
+
+// compareFlows compares what the analysis found, ignoring where the bytes
+// came from.
+func compareFlows(t *testing.T, want, got *report.Report) {
+	t.Helper()
+	if len(got.Flows) != len(want.Flows) {
+		t.Fatalf("%d flows, want %d", len(got.Flows), len(want.Flows))
+	}
+	for i := range want.Flows {
+		w, g := want.Flows[i], got.Flows[i]
+		g.Point, w.Point = "", ""
+		if !reflect.DeepEqual(w, g) {
+			t.Errorf("flow %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	if !reflect.DeepEqual(got.Summary, want.Summary) {
+		t.Errorf("summary %+v, want %+v", got.Summary, want.Summary)
+	}
+}
+
+// TestBinaryFromStdin runs the real command with the capture on stdin.
+func TestBinaryFromStdin(t *testing.T) {
+	base := "../../samples/edge-mixed.pcap.gz"
+	if _, err := os.Stat(base); err != nil {
+		t.Skip("samples not generated")
+	}
+	bin := filepath.Join(t.TempDir(), "edgeaudit")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/edgeaudit").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	in, err := os.Open(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cmd := exec.Command(bin, "audit", "--format", "json", "--topology", "../../samples/topology.yaml", "-")
+	cmd.Stdin = in
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("audit -: %v", err)
+		}
+	}
+	if !strings.Contains(string(out), `"compression": "gzip"`) {
+		t.Fatalf("unexpected report:\n%.400s", out)
+	}
+}
