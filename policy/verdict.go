@@ -109,7 +109,9 @@ func (e *Engine) Verdict(f *FlowFacts) Verdict {
 		return v
 	}
 	viaMAC := f.HasMAC && e.res.IsHLBMAC(f.ClientMAC)
-	crossed := v.ClientRole.Has(RoleHLB) || viaMAC || (f.HasMAC && e.res.IsHLBMAC(f.ServerMAC))
+	// Only a source that is the HLB (SNAT) or frames the HLB sent (no SNAT)
+	// show an inside leg; frames sent *to* the HLB are just routed through it.
+	crossed := v.ClientRole.Has(RoleHLB) || viaMAC
 
 	var best *Rule
 	var bestInside bool

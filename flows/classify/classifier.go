@@ -72,6 +72,8 @@ func classifyTCP(in *Input, r *Result) {
 		tlsMidstream(in.ServerPort, r)
 	case try(xmppStanza(first)):
 		decide(r, XMPP, "midstream", "XMPP stanza with a jabber namespace or </stream:stream>: connection picked up mid-stream")
+	case try(matchTCPRTP(first, firstClosed || final)):
+		tcpRTP(first, r)
 	case try(matchDNSTCP(first)):
 		ParseDNSTCP(first, &r.DNS, r.qname[:])
 		r.qnameLen = min(r.DNS.NameLen, len(r.qname))
@@ -423,4 +425,55 @@ func tlsMidstream(port uint16, r *Result) {
 	default:
 		decide(r, TLS, "tls/midstream", why)
 	}
+}
+
+// matchTCPRTP recognises RTP/RTCP over TCP with the RFC 4571 2-byte length
+// framing (federation media on TCP 50000-59999, RFC 4571/6544): two whole
+// frames in a row that each hold an RTP packet of one SSRC or an RTCP
+// packet, or a single one that exactly fills a closed stream.
+func matchTCPRTP(b []byte, closed bool) verdict {
+	var h RTPHeader
+	frames, ssrc := 0, uint32(0)
+	for off := 0; off < len(b) && frames < 2; {
+		if len(b)-off < 2 {
+			return vMore
+		}
+		n := int(be16(b[off:]))
+		if n < 8 {
+			return vNo
+		}
+		if len(b)-off-2 < n {
+			if frames == 0 && len(b)-off-2 >= 12 && !ParseRTP(b[off+2:], &h) && !IsRTCP(b[off+2:min(len(b), off+2+n)]) {
+				return vNo
+			}
+			return vMore
+		}
+		pkt := b[off+2 : off+2+n]
+		switch {
+		case ParseRTP(pkt, &h):
+			if frames > 0 && ssrc != 0 && h.SSRC != ssrc {
+				return vNo
+			}
+			ssrc = h.SSRC
+		case IsRTCP(pkt):
+		default:
+			return vNo
+		}
+		frames++
+		off += 2 + n
+	}
+	if frames >= 2 || (frames == 1 && closed) {
+		return vYes
+	}
+	return vMore
+}
+
+func tcpRTP(b []byte, r *Result) {
+	var h RTPHeader
+	if len(b) > 2 && ParseRTP(b[2:], &h) {
+		r.RTP.RTP, r.RTP.PT, r.RTP.SSRC = true, h.PayloadType, h.SSRC
+	} else {
+		r.RTP.RTCP = true
+	}
+	decide(r, RTP, "rtp/tcp", "RTP over TCP with RFC 4571 length framing, two frames of one stream")
 }

@@ -23,6 +23,7 @@ var disagreements = map[string]map[string]struct {
 	"ndpi__rtp.pcapng": {
 		"10.204.220.171:6000 10.204.220.71:6000":     {RTP, "RTP v2 PT 34 (H.263), one SSRC, consecutive sequence numbers; nDPI is right, Wireshark's RTP heuristic is off by default"},
 		"150.219.118.19:54234 192.113.193.227:50003": {RTP, "proprietary 74-byte hello then RTP v2 with a BE DE extension and one SSRC: media on a CLS port number is RTP, not CLS; both tools miss it"},
+		"172.16.168.24:40252 172.16.168.64:5000":     {RTP, "RTP over TCP with RFC 4571 2-byte length framing (one SSRC, consecutive frames): neither tool looks for the framing"},
 		"10.140.67.167:55402 148.153.85.97:6008":     {RTP, "a 16-byte hello then RTP v2 PT 111 with one SSRC and consecutive sequence numbers; Wireshark's heuristic is off"},
 	},
 	"ndpi__stun_tcp_multiple_msgs_same_pkt.pcap": {

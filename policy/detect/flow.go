@@ -337,6 +337,9 @@ func (d *Detector) oneWaySIP(e *FlowEvent, client, server addr, cr, sr policy.Ro
 		if d.answeredElsewhere(tc.ISN, e.Point, client) {
 			return
 		}
+		if tc.SYNs < 2 {
+			sev = policy.Warning // one SYN, never retransmitted: possibly capture loss
+		}
 		msg = itoa(tc.SYNs) + " SYN(s) from " + client.String() + " to the SIP service " + roleAddr(server, sr) + " got no answer"
 		frame, t = tc.SYNFrame, tc.SYNTime
 		detail = "SYN seq " + u32(tc.ISN) + " " + client.String() + " → " + server.String() + ", " + itoa(tc.SYNs) + " sent, no SYN-ACK"

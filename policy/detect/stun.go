@@ -171,6 +171,9 @@ func (d *Detector) checkReflexive(x *txEntry, a *txLeg) {
 	if !avServer || (d.hasTop && sr == policy.RoleAny && a.src.port != 3478) {
 		return
 	}
+	if !plausible(a.refl) {
+		return // not a unicast address: a mis-encoded attribute, not evidence
+	}
 	rr := d.roles(a.refl)
 	sev := policy.Error
 	var why string
@@ -271,6 +274,20 @@ func (d *Detector) crossPointSTUN(x *txEntry, nl *txLeg) {
 			Subject: "a/v source " + inside.src.host().ip().String() + " → " + inside.dst.host().ip().String(),
 		})
 	}
+}
+
+// plausible reports whether a decoded reflexive address can be a host's:
+// unicast, not 0/8 or 240/4, IPv6 global unicast or ULA.
+func plausible(a addr) bool {
+	ip := a.ip()
+	if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback() || a.port == 0 {
+		return false
+	}
+	if a.v4 {
+		b := ip.As4()
+		return b[0] != 0 && b[0] < 240
+	}
+	return a.a[0]&0xE0 == 0x20 || a.a[0]&0xFE == 0xFC
 }
 
 // firstAt reports whether l is the first request leg at its point.
