@@ -60,6 +60,7 @@ type Decoder struct {
 	udp   layers.UDP
 	icmp4 layers.ICMPv4
 	icmp6 layers.ICMPv6
+	pppoe pppoeSession
 
 	ethP, vlanP, sllP, sll2P, loopP, ip4P, ip6P *gopacket.DecodingLayerParser
 	decoded                                     []gopacket.LayerType
@@ -85,7 +86,7 @@ func NewDecoder(opts DecoderOptions) *Decoder {
 	d.frag = newDefragmenter(opts)
 	// The skipper takes every IPv6 extension header; the fragment layer,
 	// put after it, takes the fragment header back so its fields are read.
-	common := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop,
+	common := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.pppoe,
 		&d.ip4, &d.ip6, &d.ip6x, &d.ip6f, &d.tcp, &d.udp, &d.icmp4, &d.icmp6}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first)
