@@ -329,6 +329,7 @@ func (r *run) finish() *report.Report {
 			}
 			r.find.add(&f)
 		}
+		r.fragFindings(s)
 		if s.in.File != nil {
 			for _, ifc := range s.in.File.Interfaces() {
 				if len(s.in.File.Interfaces()) > 1 {
@@ -386,4 +387,20 @@ func (r *run) pointName(point int) string {
 	}
 	r.points[point] = name
 	return name
+}
+
+// fragFindings reports the IP reassembly bounds a source hit: fragments
+// dropped are payload the analysis did not see.
+func (r *run) fragFindings(s *source) {
+	fs := s.dec.Stats().Frag
+	if n := fs.Evictions + fs.TooMany; n > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(n),
+			Message: fmt.Sprintf("%s: %d fragmented IP datagrams were dropped unassembled because a reassembly bound was hit (pending datagrams, bytes or fragments per datagram)", s.in.Path, n),
+			Fix:     "a flood of fragments or a very lossy capture; raise the fragment limits to reassemble more"})
+	}
+	if n := fs.Timeouts + fs.Overlaps + fs.Invalid + fs.Truncated; n > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Info, Count: int(n),
+			Message: fmt.Sprintf("%s: %d IP datagrams could not be reassembled (%d incomplete, %d overlapping, %d malformed, %d cut by the snap length)",
+				s.in.Path, n, fs.Timeouts, fs.Overlaps, fs.Invalid, fs.Truncated)})
+	}
 }
