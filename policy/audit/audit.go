@@ -177,6 +177,7 @@ type run struct {
 	records  int
 	dropped  uint64 // flow records not kept
 	points   map[int]string
+	early    map[flowRef]string // findings filed when a flow was classified
 	canceled atomic.Bool
 }
 
@@ -187,7 +188,7 @@ func newRun(inputs []*Input, o Options) *run {
 	if o.MaxFlowRecords == 0 {
 		o.MaxFlowRecords = 500_000
 	}
-	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}}
+	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}, early: map[flowRef]string{}}
 	r.judge = newJudge(o)
 	for i, in := range inputs {
 		s := &source{in: in, dec: decode.NewDecoder(o.Decoder), index: i}
@@ -199,7 +200,7 @@ func newRun(inputs []*Input, o Options) *run {
 		}
 		r.srcs = append(r.srcs, s)
 	}
-	r.table = flows.NewTable(o.Flows, flows.Hooks{End: r.flowEnd})
+	r.table = flows.NewTable(o.Flows, flows.Hooks{End: r.flowEnd, Decided: r.flowDecided})
 	return r
 }
 

@@ -176,10 +176,14 @@ func newJudge(o Options) *judge {
 func (r *run) flowEnd(f *flows.Flow) {
 	rec := r.record(f)
 	ff := facts(f)
-	first := policy.Evidence{Point: rec.Point, Packet: f.FirstFrame, Time: time.Unix(0, f.First).UTC(),
-		Detail: "first packet of " + rec.Transport + " " + rec.Client + " -> " + rec.Server}
+	first := firstEvidence(r, f, rec.Server)
 	if r.judge.engine != nil {
-		r.apply(&rec, &ff, first)
+		ref := flowRef{f.Point, f.FirstFrame}
+		early, ok := r.early[ref]
+		if ok {
+			delete(r.early, ref)
+		}
+		r.apply(&rec, &ff, first, early)
 		r.keep(rec)
 		if r.o.Sink != nil {
 			r.o.Sink.Flow(&rec)
@@ -202,8 +206,9 @@ func (r *run) keep(rec report.Flow) bool {
 	return true
 }
 
-// apply fills a record's verdict and files its finding.
-func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidence) {
+// apply fills a record's verdict and files its finding, unless the same
+// finding was already filed for this flow when it was classified.
+func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidence, early string) {
 	v := r.judge.engine.Verdict(ff)
 	if v.ClientRole != 0 {
 		rec.ClientRole = v.ClientRole.String()
@@ -219,15 +224,53 @@ func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidenc
 		rec.App = v.App
 	}
 	if v.Finding != nil {
-		if v.Finding.Subject == "" {
-			// Repeats against one service aggregate: a scan of port 22 from
-			// a thousand clients is one finding with a count.
-			v.Finding.Subject = rec.Transport + " " + rec.Server
+		r.prepare(v.Finding, rec.Transport, rec.Server, rec.ID, first)
+		if key := aggregateKey(v.Finding); key == early {
+			rec.Findings = append(rec.Findings, r.find.byKey[key].ID)
+		} else {
+			rec.Findings = append(rec.Findings, r.find.add(v.Finding))
 		}
-		v.Finding.Flows = []string{rec.ID}
-		v.Finding.Evidence = []policy.Evidence{first}
-		rec.Findings = append(rec.Findings, r.find.add(v.Finding))
 	}
+}
+
+// prepare gives a verdict's finding its subject, flow and first packet.
+func (r *run) prepare(f *policy.Finding, transport, server, id string, first policy.Evidence) {
+	if f.Subject == "" {
+		// Repeats against one service aggregate: a scan of port 22 from
+		// a thousand clients is one finding with a count.
+		f.Subject = transport + " " + server
+	}
+	f.Flows = []string{id}
+	f.Evidence = []policy.Evidence{first}
+}
+
+// flowDecided judges a flow as soon as its payload is classified, so that
+// port and protocol findings show while a long capture is still being read.
+// The verdict is made again on the final facts when the flow ends.
+func (r *run) flowDecided(f *flows.Flow) {
+	if r.judge.engine == nil {
+		return
+	}
+	ff := facts(f)
+	v := r.judge.engine.Verdict(&ff)
+	if v.Finding == nil {
+		return
+	}
+	server := f.Server.String()
+	r.prepare(v.Finding, f.Transport(), server, f.ID(), firstEvidence(r, f, server))
+	r.find.add(v.Finding)
+	r.early[flowRef{f.Point, f.FirstFrame}] = aggregateKey(v.Finding)
+}
+
+// flowRef names a flow while it is in the table.
+type flowRef struct {
+	point int
+	frame uint64
+}
+
+func firstEvidence(r *run, f *flows.Flow, server string) policy.Evidence {
+	return policy.Evidence{Point: r.pointName(f.Point), Packet: f.FirstFrame, Time: time.Unix(0, f.First).UTC(),
+		Detail: "first packet of " + f.Transport() + " " + f.Client.String() + " -> " + server}
 }
 
 // finish judges the flows held back for inference.
@@ -244,7 +287,7 @@ func (j *judge) finish(r *run) {
 	for i := range j.pending {
 		p := &j.pending[i]
 		rec := &r.rep.Flows[p.rec]
-		r.apply(rec, &p.facts, p.first)
+		r.apply(rec, &p.facts, p.first, "")
 		if r.o.Sink != nil {
 			r.o.Sink.Flow(rec)
 		}
