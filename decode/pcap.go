@@ -82,6 +82,9 @@ func (r *pcapReader) next(p *Packet) error {
 		}
 		return r.f.damage(start, fmt.Errorf("record of %d bytes: %w", capLen, err))
 	}
+	// Read the header again from rec: the second peek may have moved the
+	// buffer, leaving h pointing at stale bytes.
+	h = rec[:pcapRecordLen]
 	sec := int64(r.order.Uint32(h[0:4]))
 	frac := int64(r.order.Uint32(h[4:8]))
 	p.Point = r.f.BasePoint
