@@ -6,13 +6,39 @@
 // 5-tuples (a VIP and a real address) or at two capture points (outside
 // the HLB, inside it, on an Edge).
 //
-// The detector is fed compact, pointer-free events (STUNEvent, TCPEvent,
-// ICMPEvent, FlowEvent) in packet-time order, from one goroutine. Sharded
+// The detector is fed compact, self-contained events (STUNEvent, TCPEvent,
+// ICMPEvent, FlowEvent: copies that alias no packet buffer or Flow) in
+// packet-time order, from one goroutine. Sharded
 // flow workers build the events with MakeSTUNEvent, MakeTCPEvent and
 // MakeFlowEvent and hand them to the goroutine that owns the Detector; a
 // single-threaded pipeline calls the STUN, TCP, ICMP and FlowEnd
 // conveniences directly from the flow table's hooks. All state is bounded
 // by Config and expires on packet time; Stats counts what a bound dropped.
+//
+// Wiring, single-threaded:
+//
+//	d := detect.New(detect.Config{Topology: top, PointName: name, Emit: sinkFinding})
+//	table := flows.NewTable(cfg, flows.Hooks{
+//		STUN: d.STUN, // every STUN/MS-TURN message, both directions
+//		Packet: func(f *flows.Flow, dir flows.Dir, p *decode.Packet) {
+//			if p.Proto == decode.ProtoTCP && p.TCPFlags&(decode.TCPSyn|decode.TCPRst) != 0 {
+//				d.TCP(f, dir, p) // SYN, SYN-ACK, RST
+//			}
+//		},
+//		End: func(f *flows.Flow) { d.FlowEnd(f, f.ID()) },
+//	})
+//	// per packet, merged by time over all inputs:
+//	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 { d.ICMP(p) } else { table.Packet(p) }
+//	// live: d.Advance(now) beside table.Advance(now)
+//	// end of input:
+//	table.Flush(); d.Finish(sinkFinding); notes := d.Unchecked()
+//
+// Sharded: workers call Wanted/MakeSTUNEvent, MakeTCPEvent, MakeFlowEvent
+// (and the reader MakeICMPEvent) and the detector's goroutine calls the
+// Observe* methods with the events merged by (Time, Point, Frame), a
+// FlowEvent at the time its flow left the table. Pairing does not depend on
+// the order within the expiry window, so the findings are those of the
+// single-threaded run; only the order they are emitted in may differ.
 package detect
 
 import (
@@ -60,11 +86,12 @@ type Config struct {
 	MaxPending int
 }
 
-// Defaults are sized for a busy pool: tens of thousands of STUN
-// transactions and SYNs in flight within TxTimeout.
+// Defaults are sized for a busy pool: 16384 STUN transactions and 8192
+// SYNs in flight within TxTimeout+MaxClockSkew (about 10 MB and 6 MB when
+// full; the tables grow with use, a few hundred KB on a quiet capture).
 var Defaults = Config{
 	MaxTransactions: 1 << 14,
-	MaxSYNs:         1 << 14,
+	MaxSYNs:         1 << 13,
 	TxTimeout:       20 * time.Second,
 	MaxClockSkew:    5 * time.Second,
 	MaxSources:      4096,
@@ -102,6 +129,7 @@ func (c Config) withDefaults() Config {
 // Stats counts the detector's work and every bound it hit.
 type Stats struct {
 	STUNEvents, TCPEvents, ICMPEvents, FlowEvents uint64
+	STUNSkipped                                   uint64 // peer-to-peer ICE checks away from the pool, not kept
 
 	Transactions   int    // STUN transactions held now
 	TxPeak         int    // most held at once
@@ -183,14 +211,26 @@ func (d *Detector) Stats() Stats {
 	return s
 }
 
+// Advance expires transactions and SYNs at packet time now, for sources
+// that know time passes without packets (a live capture's clock).
+// Asymmetric answers waiting for corroboration are reported as they go.
+func (d *Detector) Advance(now int64) {
+	if now > d.now {
+		d.now = now
+	}
+	d.expire(now)
+}
+
 // pointState is what the detector knows about one capture point.
 type pointState struct {
-	first, last int64
-	flows       uint64 // flows ended
-	oneWay      uint64 // flows with packets in one direction only
-	tcpFlows    uint64
-	hasMAC      bool
-	hlbMAC      bool // frames to or from the HLB's MAC: the point is on the HLB's segment
+	first, last  int64
+	flows        uint64 // flows ended
+	oneWay       uint64 // flows with packets in one direction only
+	tcpFlows     uint64
+	hasMAC       bool
+	hlbMAC       bool   // frames to or from the HLB's MAC: the point is on the HLB's segment
+	answeredSYNs uint64 // SYNs answered by their destination here: the point sees both ways
+	gwUnjudged   bool   // Edge traffic toward a router was seen here, off the HLB's segment
 }
 
 func (d *Detector) point(p int32, t int64) *pointState {

@@ -127,7 +127,7 @@ func ans(point int32, frame uint64, at int64, src, dst netip.AddrPort, id [16]by
 	e := STUNEvent{Point: point, Proto: decode.ProtoUDP, Frame: frame, Time: at, FlowFrame: frame, Src: src, Dst: dst,
 		TxID: id, Type: 0x0103, Class: classify.ClassSuccess, Method: classify.MethodAllocate, Variant: classify.VariantMSTURN}
 	if refl.IsValid() {
-		e.Reflexive, e.ReflexiveAs = refl, "MS XOR-MAPPED-ADDRESS 0x8020"
+		e.Reflexive, e.ReflexiveAs = refl, ReflexiveMSXOR
 	}
 	return e
 }
@@ -213,16 +213,16 @@ func TestReflexiveAddress(t *testing.T) {
 		topo   bool
 		dst    netip.AddrPort
 		refl   netip.AddrPort
-		as     string
+		as     ReflexiveAttr
 		want   policy.Severity
 		expect bool
 	}{
-		{"HLB address, topology", true, client, netip.AddrPortFrom(hlbExt, client.Port()), "MS XOR-MAPPED-ADDRESS 0x8020", policy.Error, true},
-		{"HLB address, no topology (Edge subnet)", false, client, netip.AddrPortFrom(hlbExt, client.Port()), "XOR-MAPPED-ADDRESS", policy.Error, true},
-		{"classic MAPPED is the HLB", true, client, netip.AddrPortFrom(hlbExt, 1), "MAPPED-ADDRESS", policy.Error, true},
-		{"other translation, no topology", false, client, ap("192.0.2.99:4000"), "XOR-MAPPED-ADDRESS", policy.Warning, true},
-		{"client's own address", true, client, client, "XOR-MAPPED-ADDRESS", 0, false},
-		{"client behind its own NAT", true, ap("192.168.1.5:50123"), ap("203.0.113.77:61000"), "XOR-MAPPED-ADDRESS", 0, false},
+		{"HLB address, topology", true, client, netip.AddrPortFrom(hlbExt, client.Port()), ReflexiveMSXOR, policy.Error, true},
+		{"HLB address, no topology (Edge subnet)", false, client, netip.AddrPortFrom(hlbExt, client.Port()), ReflexiveXOR, policy.Error, true},
+		{"classic MAPPED is the HLB", true, client, netip.AddrPortFrom(hlbExt, 1), ReflexiveMapped, policy.Error, true},
+		{"other translation, no topology", false, client, ap("192.0.2.99:4000"), ReflexiveXOR, policy.Warning, true},
+		{"client's own address", true, client, client, ReflexiveXOR, 0, false},
+		{"client behind its own NAT", true, ap("192.168.1.5:50123"), ap("203.0.113.77:61000"), ReflexiveXOR, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -307,7 +307,7 @@ func TestSNATBetweenPointsAndClockOffset(t *testing.T) {
 			t.Errorf("unexpected %+v", f)
 			continue
 		}
-		if strings.Contains(f.Message, "between the two points") {
+		if strings.Contains(f.Message, "translated between the two points") {
 			cross++
 			if f.Severity != policy.Error || f.Evidence[0].Point != "outside.pcap" || f.Evidence[1].Point != "inside.pcap" {
 				t.Errorf("cross-point finding %+v", f)
@@ -385,7 +385,7 @@ func TestTCPAsymmetricReturn(t *testing.T) {
 	}{
 		{"SYN-ACK from real, client RST", real, true, false, 1, 3, true},
 		{"SYN-ACK from real, SYN retransmitted", real, false, true, 1, 3, true},
-		{"SYN-ACK from real, nothing else seen", real, false, false, 1, 2, false},
+		{"SYN-ACK from real, nothing else seen (reported on expiry)", real, false, false, 1, 2, true},
 		{"SYN-ACK from the VIP", vipAccess, true, false, 0, 0, false},
 	}
 	for _, c := range cases {
@@ -405,6 +405,7 @@ func TestTCPAsymmetricReturn(t *testing.T) {
 			for i := range ev {
 				h.d.ObserveTCP(&ev[i])
 			}
+			h.d.Advance(t0 + int64(time.Minute)) // a live clock: pending answers expire
 			live := len(h.live)
 			fs := h.finish()
 			if len(fs) != c.want {
@@ -866,5 +867,36 @@ func BenchmarkFlowEnd(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		d.FlowEnd(f, "f0-1")
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	h := newHarness(t, false, nil)
+	c6, vip6, real6 := ap("[2001:db8:1::10]:50000"), ap("[2001:db8:e::102]:3478"), ap("[2001:db8:e::13]:3478")
+	id := txid(77)
+	r := req(outside, 1, t0, c6, vip6, id, 0)
+	a := ans(outside, 2, t0+ms, real6, c6, id, c6)
+	h.d.ObserveSTUN(&r)
+	h.d.ObserveSTUN(&a)
+	vipTCP, realTCP := ap("[2001:db8:e::100]:443"), ap("[2001:db8:e::11]:443")
+	ev := []TCPEvent{
+		{Point: outside, Frame: 3, Time: t0, Src: c6, Dst: vipTCP, Flags: decode.TCPSyn, Seq: 5},
+		{Point: outside, Frame: 4, Time: t0 + ms, Src: realTCP, Dst: c6, Flags: decode.TCPSyn | decode.TCPAck, Ack: 6},
+		{Point: outside, Frame: 5, Time: t0 + 2*ms, Src: c6, Dst: realTCP, Flags: decode.TCPRst, Seq: 6},
+	}
+	for i := range ev {
+		h.d.ObserveTCP(&ev[i])
+	}
+	fs := h.finish()
+	if len(fs) != 2 {
+		t.Fatalf("findings %+v", fs)
+	}
+	for _, f := range fs {
+		if f.Kind != policy.KindAsymmetricReturn || !strings.Contains(f.Message, "[2001:db8:e::") {
+			t.Errorf("finding %+v", f)
+		}
+	}
+	if !strings.HasPrefix(fs[1].Filter, "ipv6.addr == 2001:db8:1::10 && tcp.port == 50000") {
+		t.Errorf("filter %q", fs[1].Filter)
 	}
 }

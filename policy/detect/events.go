@@ -8,6 +8,17 @@ import (
 	"github.com/edgeaudit/edgeaudit/flows/classify"
 )
 
+// ReflexiveAttr names the attribute a reflexive address was read from.
+type ReflexiveAttr uint8
+
+// Reflexive address attributes.
+const (
+	ReflexiveNone   ReflexiveAttr = iota
+	ReflexiveXOR                  // XOR-MAPPED-ADDRESS 0x0020
+	ReflexiveMSXOR                // MS XOR-MAPPED-ADDRESS 0x8020 (XOR with txid word 0)
+	ReflexiveMapped               // MAPPED-ADDRESS 0x0001 (classic STUN)
+)
+
 // STUNEvent is one STUN/MS-TURN message, copied out of the flow and the
 // parser's buffers: safe to batch and send between goroutines.
 type STUNEvent struct {
@@ -28,7 +39,7 @@ type STUNEvent struct {
 	// XOR-MAPPED (0x0020 or MS 0x8020), else MAPPED for classic STUN (in
 	// an MS-TURN Allocate success MAPPED is the relay, not this).
 	Reflexive   netip.AddrPort
-	ReflexiveAs string // "XOR-MAPPED-ADDRESS", "MS XOR-MAPPED-ADDRESS 0x8020", "MAPPED-ADDRESS"
+	ReflexiveAs ReflexiveAttr // which attribute Reflexive came from
 	Relay       netip.AddrPort
 	HasUser     bool
 	UserHash    uint64
@@ -61,16 +72,16 @@ func MakeSTUNEvent(f *flows.Flow, dir flows.Dir, frame uint64, t int64, m *class
 		switch {
 		case m.XORMapped.IsValid():
 			e.Reflexive = m.XORMapped
-			e.ReflexiveAs = "XOR-MAPPED-ADDRESS"
+			e.ReflexiveAs = ReflexiveXOR
 			if m.XORMappedMS {
-				e.ReflexiveAs = "MS XOR-MAPPED-ADDRESS 0x8020"
+				e.ReflexiveAs = ReflexiveMSXOR
 			}
 			if m.Mapped.IsValid() && m.Method == classify.MethodAllocate {
 				e.Relay = m.Mapped
 			}
 		case m.Mapped.IsValid() && !(m.Method == classify.MethodAllocate && m.Variant == classify.VariantMSTURN):
 			e.Reflexive = m.Mapped
-			e.ReflexiveAs = "MAPPED-ADDRESS"
+			e.ReflexiveAs = ReflexiveMapped
 		case m.Mapped.IsValid():
 			e.Relay = m.Mapped
 		}

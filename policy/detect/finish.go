@@ -20,11 +20,7 @@ func (d *Detector) Finish(emit func(*policy.Finding)) {
 	d.syn.expire(1<<63-1, d.synDrop)
 	d.tx.expire(1<<63-1, nil)
 
-	points := make([]int32, 0, len(d.points))
-	for p := range d.points {
-		points = append(points, p)
-	}
-	slices.Sort(points)
+	points := d.sortedPoints()
 	oneDir := map[int32]bool{}
 	for _, p := range points {
 		if !d.oneDirection(p) {
@@ -51,6 +47,8 @@ func (d *Detector) Finish(emit func(*policy.Finding)) {
 	for i := range d.pendingGW {
 		if c := &d.pendingGW[i]; d.points[c.point].hlbMAC {
 			d.emit(&c.f)
+		} else {
+			d.points[c.point].gwUnjudged = true
 		}
 	}
 	d.pendingGW = nil
@@ -107,10 +105,24 @@ func (d *Detector) Unchecked() []string {
 			out = append(out, "default-gateway: no capture has Ethernet headers, so next-hop MACs could not be checked (HLB-10)")
 		}
 	}
+	for _, p := range d.sortedPoints() {
+		if d.points[p].gwUnjudged {
+			out = append(out, "default-gateway: "+d.pointName(p)+" never shows the load balancer's MAC, so it is not on the Edge's segment and the Edge's next hop could not be judged there (HLB-10)")
+		}
+	}
 	if len(d.points) == 1 {
 		out = append(out, "correlation: one capture point only, so transactions could not be followed across the load balancer")
 	} else if len(d.points) > 1 && d.stats.Correlated == 0 {
 		out = append(out, "correlation: the capture points share no STUN transaction or TCP SYN (their times do not overlap, or they saw different traffic), so they were judged separately")
 	}
 	return out
+}
+
+func (d *Detector) sortedPoints() []int32 {
+	points := make([]int32, 0, len(d.points))
+	for p := range d.points {
+		points = append(points, p)
+	}
+	slices.Sort(points)
+	return points
 }

@@ -407,10 +407,10 @@ func (d *Detector) twoWayConclusive(p int32) bool {
 	return two >= 5 && two*2 >= ps.flows
 }
 
-// twoWay: the point has carried at least one two-way flow.
+// twoWay: the point has carried at least one two-way flow or answered SYN.
 func (d *Detector) twoWay(p int32) bool {
 	ps := d.points[p]
-	return ps != nil && ps.flows > ps.oneWay
+	return ps != nil && (ps.flows > ps.oneWay || ps.answeredSYNs > 0)
 }
 
 // oneDirection: nearly all of a point's flows were seen one way only: the

@@ -1,10 +1,12 @@
 package detect
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +190,11 @@ func TestSamples(t *testing.T) {
 		{"asymmetric edge1", topo, s("asymmetric/edge1.pcap"), map[policy.Kind]int{policy.KindAsymmetricReturn: -1, policy.KindDefaultGateway: 1}, 0},
 		{"one-way-sip", topo, s("one-way-sip.pcap"), map[policy.Kind]int{policy.KindOneWaySIP: 4}, 0},
 		{"one-direction span", topo, s("one-direction-span.pcap"), nil, 1},
+		{"one-way-sip, no topology (443 only when classified SIP)", "", s("one-way-sip.pcap"), map[policy.Kind]int{policy.KindOneWaySIP: 3}, 0},
+		{"one-direction span, no topology", "", s("one-direction-span.pcap"), nil, 1},
+		{"asymmetric both, no topology", "", s("asymmetric/client.pcap", "asymmetric/edge1.pcap"), map[policy.Kind]int{policy.KindAsymmetricReturn: 4}, 0},
+		{"edge-mixed, no topology", "", s("edge-mixed.pcap"), nil, 0},
+		{"edge-mixed two interfaces", topo, s("edge-mixed-2if.pcapng"), nil, 0},
 		{"unexpected ports", topo, s("unexpected-ports.pcap"), map[policy.Kind]int{policy.KindInternalRouting: 1}, 0},
 	}
 	for _, c := range cases {
@@ -234,4 +241,185 @@ func TestSamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDumpWorkload lists the distinct findings on the capture named by
+// EDGEAUDIT_BENCH_PCAP (EDGEAUDIT_TOPO: its topology), for reviewing false alarms.
+func TestDumpWorkload(t *testing.T) {
+	path := os.Getenv("EDGEAUDIT_BENCH_PCAP")
+	if path == "" {
+		t.Skip()
+	}
+	_, fs, _ := play(t, os.Getenv("EDGEAUDIT_TOPO"), true, path)
+	seen := map[string]int{}
+	for _, f := range fs {
+		k := string(f.Kind) + " " + f.Severity.String() + " " + f.Subject
+		if seen[k] == 0 {
+			t.Logf("%s: %s | %v", k, f.Message, f.Evidence)
+		}
+		seen[k]++
+	}
+	t.Logf("%d distinct of %d", len(seen), len(fs))
+}
+
+// recorded is one detector event, as a sharded pipeline would carry it.
+type recorded struct {
+	t    int64
+	kind int
+	stun STUNEvent
+	tcp  TCPEvent
+	icmp ICMPEvent
+	flow FlowEvent
+}
+
+// TestOrderIndependence replays the samples' events with the capture
+// points interleaved differently (as merging sharded workers may do):
+// the findings must be the same.
+func TestOrderIndependence(t *testing.T) {
+	dir := samplesDir(t)
+	topo := filepath.Join(dir, "topology.yaml")
+	for _, set := range [][]string{
+		{"asymmetric/client.pcap", "asymmetric/edge1.pcap"},
+		{"snat-av/outside.pcap", "snat-av/inside.pcap", "snat-av/edge1.pcap"},
+		{"compliant/outside.pcap", "compliant/inside.pcap", "compliant/edge1.pcap"},
+		{"one-way-sip.pcap"},
+	} {
+		var files []string
+		for _, f := range set {
+			files = append(files, filepath.Join(dir, f))
+		}
+		t.Run(set[0], func(t *testing.T) {
+			_, base := runCaptures(t, topo, files...)
+			evs := recordEvents(t, files)
+			// Perturb: within 50 ms buckets, later points first.
+			slices.SortStableFunc(evs, func(a, b recorded) int {
+				ba, bb := a.t/int64(50*time.Millisecond), b.t/int64(50*time.Millisecond)
+				if ba != bb {
+					return cmp.Compare(ba, bb)
+				}
+				return cmp.Compare(pointOf(b), pointOf(a))
+			})
+			var got []*policy.Finding
+			top, _ := policy.LoadTopology(topo)
+			d := New(Config{Topology: top, PointName: func(p int) string { return filepath.Base(files[p/1024]) },
+				Emit: func(f *policy.Finding) { got = append(got, f) }})
+			for i := range evs {
+				switch e := &evs[i]; e.kind {
+				case 0:
+					d.ObserveSTUN(&e.stun)
+				case 1:
+					d.ObserveTCP(&e.tcp)
+				case 2:
+					d.ObserveICMP(&e.icmp)
+				case 3:
+					d.ObserveFlow(&e.flow)
+				}
+			}
+			d.Finish(func(f *policy.Finding) { got = append(got, f) })
+			if a, b := findingSet(base), findingSet(got); !slices.Equal(a, b) {
+				t.Errorf("findings differ with another event order:\nin order:\n%s\nperturbed:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+			}
+		})
+	}
+}
+
+func pointOf(e recorded) int32 {
+	switch e.kind {
+	case 0:
+		return e.stun.Point
+	case 1:
+		return e.tcp.Point
+	case 2:
+		return e.icmp.Point
+	}
+	return e.flow.Point
+}
+
+func findingSet(fs []*policy.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, string(f.Kind)+" | "+f.Subject+" | "+f.Message)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// recordEvents plays the files once more, recording the events instead of
+// observing them; FlowEvents take the time of the event before them.
+func recordEvents(t *testing.T, files []string) []recorded {
+	var evs []recorded
+	var last int64
+	add := func(r recorded) {
+		if r.kind == 3 {
+			r.t = last
+		} else {
+			last = r.t
+		}
+		evs = append(evs, r)
+	}
+	type src struct {
+		f   *decode.File
+		dec *decode.Decoder
+		p   decode.Packet
+		ok  bool
+	}
+	var srcs []*src
+	for i, name := range files {
+		f, err := decode.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		f.BasePoint = i * 1024
+		srcs = append(srcs, &src{f: f, dec: decode.NewDecoder(decode.DecoderOptions{})})
+	}
+	table := flows.NewTable(flows.Config{}, flows.Hooks{
+		STUN: func(f *flows.Flow, dir flows.Dir, frame uint64, ts int64, m *classify.STUNMessage) {
+			if Wanted(m) {
+				add(recorded{t: ts, kind: 0, stun: MakeSTUNEvent(f, dir, frame, ts, m)})
+			}
+		},
+		Packet: func(f *flows.Flow, dir flows.Dir, p *decode.Packet) {
+			if p.Proto == decode.ProtoTCP && p.TCPFlags&(decode.TCPSyn|decode.TCPRst) != 0 {
+				add(recorded{t: p.Time, kind: 1, tcp: MakeTCPEvent(f, p)})
+			}
+		},
+		End: func(f *flows.Flow) { add(recorded{kind: 3, flow: MakeFlowEvent(f, f.ID())}) },
+	})
+	next := func(s *src) {
+		for {
+			if s.f.Next(&s.p) != nil {
+				s.ok = false
+				return
+			}
+			if s.dec.Decode(&s.p) == nil {
+				s.ok = true
+				return
+			}
+		}
+	}
+	for _, s := range srcs {
+		next(s)
+	}
+	for {
+		var n *src
+		for _, s := range srcs {
+			if s.ok && (n == nil || s.p.Time < n.p.Time) {
+				n = s
+			}
+		}
+		if n == nil {
+			break
+		}
+		if n.p.Proto == decode.ProtoICMP || n.p.Proto == decode.ProtoICMPv6 {
+			if n.p.Inner.Valid {
+				add(recorded{t: n.p.Time, kind: 2, icmp: MakeICMPEvent(&n.p)})
+			}
+		} else {
+			table.Packet(&n.p)
+		}
+		next(n)
+	}
+	table.Flush()
+	return evs
 }

@@ -18,7 +18,7 @@ type txLeg struct {
 	point     int32
 	answer    bool
 	proto     uint8
-	reflAs    uint8 // reflexive attribute: 0 none, 1 XOR-MAPPED, 2 MS 0x8020, 3 MAPPED
+	reflAs    ReflexiveAttr
 	retrans   uint16
 	method    uint16
 	src, dst  addr
@@ -58,21 +58,26 @@ func (d *Detector) ObserveSTUN(e *STUNEvent) {
 	}
 	leg := txLeg{point: e.Point, answer: answer, proto: e.Proto, method: e.Method,
 		src: addrOf(e.Src), dst: addrOf(e.Dst), frame: e.Frame, flowFrame: e.FlowFrame, t: e.Time}
+	if leg.src.port != 3478 && leg.dst.port != 3478 && leg.src.port != 443 && leg.dst.port != 443 &&
+		!(d.roles(leg.src) | d.roles(leg.dst)).Has(rolePool) {
+		// ICE checks between peers: plentiful on a busy Edge and no
+		// evidence about the load balancer.
+		d.stats.STUNSkipped++
+		return
+	}
 	if answer && e.Reflexive.IsValid() {
-		leg.refl = addrOf(e.Reflexive)
-		switch e.ReflexiveAs {
-		case "MAPPED-ADDRESS":
-			leg.reflAs = 3
-		case "MS XOR-MAPPED-ADDRESS 0x8020":
-			leg.reflAs = 2
-		default:
-			leg.reflAs = 1
+		leg.refl, leg.reflAs = addrOf(e.Reflexive), e.ReflexiveAs
+		if leg.reflAs == ReflexiveNone {
+			leg.reflAs = ReflexiveXOR
 		}
 	}
 	if !answer {
 		d.snatFromHLB(e, &leg)
-		if e.HasUser {
-			d.countUser(e, &leg)
+		switch {
+		case e.HasUser:
+			d.countUser(e.UserHash, &leg)
+		case e.HasConnID:
+			d.countUser(e.ConnIDHash, &leg)
 		}
 	}
 	x := d.tx.get(e.TxID)
@@ -162,7 +167,7 @@ func (d *Detector) checkAsymSTUN(x *txEntry, a *txLeg) {
 // HLB address, or an address other than the one the answer is going to,
 // means the A/V Edge saw the client through a source NAT (HLB-02/06/07).
 func (d *Detector) checkReflexive(x *txEntry, a *txLeg) {
-	if a.reflAs == 0 || x.done&doneRefl != 0 {
+	if a.reflAs == ReflexiveNone || x.done&doneRefl != 0 {
 		return
 	}
 	sr := d.roles(a.src)
@@ -260,12 +265,12 @@ func (d *Detector) crossPointSTUN(x *txEntry, nl *txLeg) {
 		x.done |= doneSNATPoints
 		d.emit(&policy.Finding{
 			Kind: policy.KindSNATAV, Severity: sev, Requirement: "HLB-02",
-			Message: "STUN " + methodName(nl.method, x.typ) + " request " + txShort(x.id) + " left the client as " + outside.src.String() +
-				" at " + d.pointName(outside.point) + " but reached " + roleAddr(inside.dst, d.roles(inside.dst)) + " from " +
-				roleAddr(inside.src, ir) + " at " + d.pointName(inside.point) + ": the A/V traffic was source-NATed between the two points",
+			Message: "STUN " + methodName(nl.method, x.typ) + " request " + txShort(x.id) + " came from " + outside.src.String() +
+				" at " + d.pointName(outside.point) + " but from " + roleAddr(inside.src, ir) + " at " + d.pointName(inside.point) +
+				" (to " + roleAddr(inside.dst, d.roles(inside.dst)) + "): the A/V traffic's source address was translated between the two points",
 			Consequence: snatConsequence,
 			Fix:         snatFix,
-			Flows:       d.flowIDs(outside.point, outside.flowFrame, inside.flowFrame),
+			Flows:       append(d.flowIDs(outside.point, outside.flowFrame), d.flowIDs(inside.point, inside.flowFrame)...),
 			Evidence: []policy.Evidence{
 				d.evidence(outside.point, outside.frame, outside.t, "txid "+txShort(x.id)+" request "+outside.src.String()+" → "+outside.dst.String()),
 				d.evidence(inside.point, inside.frame, inside.t, "txid "+txShort(x.id)+" request "+inside.src.String()+" → "+inside.dst.String()),
@@ -330,7 +335,7 @@ func (d *Detector) snatFromHLB(e *STUNEvent, l *txLeg) {
 		Fix:         snatFix,
 		Flows:       d.flowIDs(l.point, l.flowFrame),
 		Evidence:    []policy.Evidence{d.evidence(l.point, l.frame, l.t, "txid "+txShort(e.TxID)+" request "+l.src.String()+" → "+l.dst.String())},
-		Filter:      "ip.src == " + l.src.ip().String() + " && ip.dst == " + l.dst.ip().String() + " && " + transport + ".dstport == " + itoa(int(l.dst.port)),
+		Filter:      srcFilter(l.src) + " && " + dstFilter(l.dst) + " && " + transport + ".dstport == " + itoa(int(l.dst.port)),
 		Subject:     "a/v source " + l.src.host().ip().String() + " → " + l.dst.host().ip().String(),
 	})
 }
@@ -349,7 +354,7 @@ type sourceUsers struct {
 
 // countUser feeds the no-topology SNAT heuristic: many distinct users'
 // A/V requests from one source address in the Edge's own subnet.
-func (d *Detector) countUser(e *STUNEvent, l *txLeg) {
+func (d *Detector) countUser(user uint64, l *txLeg) {
 	if !((l.proto == decode.ProtoUDP && l.dst.port == 3478) || (l.proto == decode.ProtoTCP && l.dst.port == 443)) {
 		return
 	}
@@ -374,12 +379,12 @@ func (d *Detector) countUser(e *STUNEvent, l *txLeg) {
 		return
 	}
 	for i := 0; i < s.n && i < len(s.users); i++ {
-		if s.users[i] == e.UserHash {
+		if s.users[i] == user {
 			return
 		}
 	}
 	if s.n < len(s.users) {
-		s.users[s.n] = e.UserHash
+		s.users[s.n] = user
 	}
 	if s.n < len(s.frames) {
 		s.frames[s.n], s.times[s.n] = l.frame, l.t
@@ -396,7 +401,7 @@ func (d *Detector) countUser(e *STUNEvent, l *txLeg) {
 		Consequence: snatConsequence,
 		Fix:         snatFix + "; list the HLB's self and SNAT addresses under hlb.addresses in the topology to make this check certain",
 		Flows:       d.flowIDs(s.point, s.flowF),
-		Filter:      "ip.src == " + l.src.ip().String() + " && ip.dst == " + l.dst.ip().String(),
+		Filter:      srcFilter(l.src) + " && " + dstFilter(l.dst),
 		Subject:     "a/v source " + l.src.host().ip().String() + " → " + l.dst.host().ip().String(),
 	}
 	for i := 0; i < len(s.frames) && i < s.n; i++ {

@@ -129,10 +129,11 @@ func (d *Detector) crossPointSYN(x *synEntry, a, b *synLeg) {
 		inside, outside = a, b
 	}
 	idr, odr := d.roles(inside.dst), d.roles(outside.dst)
-	if !(idr | odr).Has(policy.RoleAV|policy.RoleAVVIP) && !(idr.Has(policy.RoleEdgeInternal) && inside.dst.port == 443) {
+	ir := d.roles(inside.src)
+	if !(idr | odr).Has(policy.RoleAV|policy.RoleAVVIP) && !(idr.Has(policy.RoleEdgeInternal) && inside.dst.port == 443) &&
+		!(ar | br).Has(policy.RoleAV) {
 		return // not A/V: SNAT is allowed on Access and Web Conferencing
 	}
-	ir := d.roles(inside.src)
 	sev := policy.Error
 	if !ir.Has(policy.RoleHLB) {
 		if outside.src.private() != inside.src.private() {
@@ -143,9 +144,9 @@ func (d *Detector) crossPointSYN(x *synEntry, a, b *synLeg) {
 	x.done |= doneSNATPoints
 	d.emit(&policy.Finding{
 		Kind: policy.KindSNATAV, Severity: sev, Requirement: "HLB-02",
-		Message: "the A/V TCP connection with ISN " + u32(x.isn) + " left the client as " + outside.src.String() + " at " + d.pointName(outside.point) +
-			" but reached " + roleAddr(inside.dst, idr) + " from " + roleAddr(inside.src, ir) + " at " + d.pointName(inside.point) +
-			": the A/V traffic was source-NATed between the two points",
+		Message: "the A/V TCP connection with ISN " + u32(x.isn) + " came from " + outside.src.String() + " at " + d.pointName(outside.point) +
+			" but from " + roleAddr(inside.src, ir) + " at " + d.pointName(inside.point) + " (to " + roleAddr(inside.dst, idr) +
+			"): the A/V traffic's source address was translated between the two points",
 		Consequence: snatConsequence,
 		Fix:         snatFix,
 		Flows:       append(d.flowIDs(outside.point, outside.flowFrame), d.flowIDs(inside.point, inside.flowFrame)...),
@@ -173,6 +174,9 @@ func (d *Detector) onSYNACK(e *TCPEvent) {
 		}
 		if l.dst == server {
 			l.answered = true
+			if ps := d.points[e.Point]; ps != nil {
+				ps.answeredSYNs++
+			}
 			return
 		}
 		cand = l
@@ -250,7 +254,7 @@ func (d *Detector) bypassedPoint(x *synEntry) {
 				d.pointName(l.point) + ", while " + d.pointName(ans.point) + " saw it answered by " + from.String() + ": the answer bypasses the load balancer",
 			Consequence: answerConsequence(d.roles(l.dst), d.roles(from)),
 			Fix:         asymFix(d.roles(l.dst), d.roles(from)),
-			Flows:       append(d.flowIDs(l.point, 0), d.flowIDs(ans.point, ans.flowFrame)...),
+			Flows:       append(d.flowIDs(l.point, l.flowFrame), d.flowIDs(ans.point, ans.flowFrame)...),
 			Evidence: []policy.Evidence{
 				d.evidence(l.point, l.frame, l.t, "SYN seq "+u32(x.isn)+" "+l.src.String()+" → "+l.dst.String()+", "+itoa(int(l.syns))+" sent, no SYN-ACK at this point"),
 				d.evidence(ans.point, ans.frame, ans.t, "the same SYN "+ans.src.String()+" → "+ans.dst.String()+" answered from "+from.String()),
