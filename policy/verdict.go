@@ -31,6 +31,9 @@ type FlowFacts struct {
 	PacketsS2C    uint64
 	PayloadC2S    uint64 // transport payload bytes client→server
 	PayloadS2C    uint64 // transport payload bytes server→client
+	// OrphanSYNACK: the server answered a SYN this flow never carried (the
+	// SYN went to another address: one half of an asymmetric return).
+	OrphanSYNACK bool
 }
 
 // minJudgeBytes is how much payload a flow needs before an unrecognised

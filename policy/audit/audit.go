@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/edgeaudit/edgeaudit/decode"
 	"github.com/edgeaudit/edgeaudit/flows"
 	"github.com/edgeaudit/edgeaudit/policy"
+	"github.com/edgeaudit/edgeaudit/policy/detect"
 	"github.com/edgeaudit/edgeaudit/policy/report"
 )
 
@@ -166,6 +168,7 @@ type run struct {
 	o        Options
 	srcs     []*source
 	table    *flows.Table
+	detect   *detect.Detector
 	find     *aggregator
 	judge    *judge
 	rep      report.Report
@@ -200,7 +203,17 @@ func newRun(inputs []*Input, o Options) *run {
 		}
 		r.srcs = append(r.srcs, s)
 	}
-	r.table = flows.NewTable(o.Flows, flows.Hooks{End: r.flowEnd, Decided: r.flowDecided})
+	dt := o.Topology
+	if dt != nil && dt.Source == policy.SourceInferred {
+		dt = nil
+	}
+	r.detect = detect.New(detect.Config{Topology: dt, PointName: r.pointName, Emit: r.detected})
+	r.table = flows.NewTable(o.Flows, flows.Hooks{
+		End:     r.flowEnd,
+		Decided: r.flowDecided,
+		STUN:    r.detect.STUN,
+		Packet:  r.packetHook,
+	})
 	return r
 }
 
@@ -260,7 +273,11 @@ func (r *run) loop(ctx context.Context) error {
 			break
 		}
 		p := &next.pkt
-		r.table.Packet(p)
+		if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
+			r.detect.ICMP(p)
+		} else {
+			r.table.Packet(p)
+		}
 		r.advance(next)
 		n++
 		if n&4095 == 0 {
@@ -318,7 +335,9 @@ func (r *run) inputError(s *source, err error) {
 
 func (r *run) finish() *report.Report {
 	r.table.Flush()
+	r.detect.Finish(r.detected)
 	r.judge.finish(r)
+	r.linkFindings()
 	st := r.table.Stats()
 	for _, s := range r.srcs {
 		if s.rep.DecodeErrors > 0 {
@@ -358,6 +377,7 @@ func (r *run) finish() *report.Report {
 	}
 	r.rep.Findings = r.find.all()
 	r.rep.Topology = r.judge.topologyInfo()
+	r.rep.Topology.Unchecked = append(r.rep.Topology.Unchecked, r.detect.Unchecked()...)
 	r.rep.Finish()
 	r.progress(true)
 	return &r.rep
@@ -403,5 +423,37 @@ func (r *run) fragFindings(s *source) {
 		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Info, Count: int(n),
 			Message: fmt.Sprintf("%s: %d IP datagrams could not be reassembled (%d incomplete, %d overlapping, %d malformed, %d cut by the snap length)",
 				s.in.Path, n, fs.Timeouts, fs.Overlaps, fs.Invalid, fs.Truncated)})
+	}
+}
+
+// packetHook hands the detectors the TCP control packets they pair across
+// flows (SYN, SYN-ACK, RST); everything else they learn from events.
+func (r *run) packetHook(f *flows.Flow, d flows.Dir, p *decode.Packet) {
+	if p.Proto == decode.ProtoTCP && p.TCPFlags&(decode.TCPSyn|decode.TCPRst) != 0 {
+		r.detect.TCP(f, d, p)
+	}
+}
+
+// detected files a finding a cross-flow detector established.
+func (r *run) detected(f *policy.Finding) { r.find.add(f) }
+
+// linkFindings points each flow record at the cross-flow findings that name
+// it, so a flow's record lists every finding about it.
+func (r *run) linkFindings() {
+	byID := make(map[string]int, len(r.rep.Flows))
+	for i := range r.rep.Flows {
+		byID[r.rep.Flows[i].ID] = i
+	}
+	for _, f := range r.find.order {
+		for _, id := range f.Flows {
+			i, ok := byID[id]
+			if !ok {
+				continue
+			}
+			rec := &r.rep.Flows[i]
+			if !slices.Contains(rec.Findings, f.ID) {
+				rec.Findings = append(rec.Findings, f.ID)
+			}
+		}
 	}
 }

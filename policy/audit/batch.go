@@ -115,6 +115,10 @@ type Group struct {
 	order int
 }
 
+// Order is the group's place in the plan (by key, then first file); a
+// combined report lists groups in this order whatever order they finished.
+func (g *Group) Order() int { return g.order }
+
 // Paths returns the group's file paths.
 func (g *Group) Paths() []string {
 	out := make([]string, len(g.Files))

@@ -56,6 +56,7 @@ func facts(f *flows.Flow) policy.FlowFacts {
 		PacketsS2C:    f.Packets[flows.S2C],
 		PayloadC2S:    f.PayloadBytes[flows.C2S],
 		PayloadS2C:    f.PayloadBytes[flows.S2C],
+		OrphanSYNACK:  f.Proto == 6 && f.TCP.SYNACK && !f.TCP.SYN,
 	}
 	if m := f.MAC[flows.C2S]; m.Seen {
 		ff.HasMAC, ff.ClientMAC, ff.ServerMAC = true, m.Src, m.Dst
@@ -175,6 +176,7 @@ func newJudge(o Options) *judge {
 // flowEnd is the flow table's End hook.
 func (r *run) flowEnd(f *flows.Flow) {
 	rec := r.record(f)
+	r.detect.FlowEnd(f, rec.ID)
 	ff := facts(f)
 	first := firstEvidence(r, f, rec.Server)
 	if r.judge.engine != nil {
@@ -209,7 +211,7 @@ func (r *run) keep(rec report.Flow) bool {
 // apply fills a record's verdict and files its finding, unless the same
 // finding was already filed for this flow when it was classified.
 func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidence, early string) {
-	v := r.judge.engine.Verdict(ff)
+	v := r.verdict(ff)
 	if v.ClientRole != 0 {
 		rec.ClientRole = v.ClientRole.String()
 	}
@@ -233,6 +235,17 @@ func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidenc
 	}
 }
 
+// verdict asks the engine, except about the port of a SYN-ACK whose SYN
+// went elsewhere: that half of an asymmetric return is the cross-flow
+// detectors' to explain, not an unexpected port.
+func (r *run) verdict(ff *policy.FlowFacts) policy.Verdict {
+	v := r.judge.engine.Verdict(ff)
+	if ff.OrphanSYNACK && v.Finding != nil && v.Finding.Kind == policy.KindUnexpectedPort {
+		v.Finding = nil
+	}
+	return v
+}
+
 // prepare gives a verdict's finding its subject, flow and first packet.
 func (r *run) prepare(f *policy.Finding, transport, server, id string, first policy.Evidence) {
 	if f.Subject == "" {
@@ -252,7 +265,7 @@ func (r *run) flowDecided(f *flows.Flow) {
 		return
 	}
 	ff := facts(f)
-	v := r.judge.engine.Verdict(&ff)
+	v := r.verdict(&ff)
 	if v.Finding == nil {
 		return
 	}
