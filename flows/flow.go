@@ -81,22 +81,33 @@ type Flow struct {
 	TCP            TCPInfo
 	Timeline       [TimelineLen]PacketRef
 	TimelineN      int
-	Class          classify.Result
-	Decided        bool
+	// Label is the classification, final once Decided; before that it is
+	// filled only when the flow ends undecided.
+	Label   Label
+	Decided bool
 	// EndReason says why the flow left the table: "fin", "rst", "idle",
 	// "evicted", "reused" or "end-of-input".
 	EndReason string
 
+	cls     *classState // buffers and classifier state until decided
+	stun    bool        // keep extracting STUN messages from the TCP stream
+	stunOff [2]int
+	prev    *Flow
+	next    *Flow
+	listAt  int64 // packet time the flow was queued on its expiry list
+	list    int8
+	closing bool
+}
+
+// classState is what a flow needs only while it is being classified (and,
+// for STUN over TCP, while its stream start is scanned for transactions).
+// The table recycles them, so decided flows hold no buffers.
+type classState struct {
 	streams   [2]stream
 	in        classify.Input
+	res       classify.Result
 	dgramArea []byte  // UDP payloads kept for classification, back to back
 	dgramSpan []dgram // where each kept datagram sits in dgramArea
-	stun      bool    // keep extracting STUN messages from the TCP stream
-	stunOff   [2]int
-	prev      *Flow
-	next      *Flow
-	list      int8
-	closing   bool
 }
 
 // ID is the flow's stable identifier: its capture point and the frame number
@@ -126,7 +137,12 @@ func (f *Flow) Answered() bool { return f.Packets[S2C] > 0 }
 
 // StreamStart returns the in-order bytes collected for a TCP direction while
 // the flow was being classified (empty once classification released them).
-func (f *Flow) StreamStart(d Dir) []byte { return f.streams[d].buf }
+func (f *Flow) StreamStart(d Dir) []byte {
+	if f.cls == nil {
+		return nil
+	}
+	return f.cls.streams[d].buf
+}
 
 // swap exchanges client and server, for when protocol knowledge shows the
 // first packet seen came from the server.
@@ -138,12 +154,14 @@ func (f *Flow) swap() {
 	f.DirFirst[0], f.DirFirst[1] = f.DirFirst[1], f.DirFirst[0]
 	f.DirLast[0], f.DirLast[1] = f.DirLast[1], f.DirLast[0]
 	f.MAC[0], f.MAC[1] = f.MAC[1], f.MAC[0]
-	f.streams[0], f.streams[1] = f.streams[1], f.streams[0]
 	for i := 0; i < f.TimelineN; i++ {
 		f.Timeline[i].Dir ^= 1
 	}
-	for i := range f.dgramSpan {
-		f.dgramSpan[i].toServer = !f.dgramSpan[i].toServer
+	if c := f.cls; c != nil {
+		c.streams[0], c.streams[1] = c.streams[1], c.streams[0]
+		for i := range c.dgramSpan {
+			c.dgramSpan[i].toServer = !c.dgramSpan[i].toServer
+		}
 	}
 }
 
@@ -152,9 +170,11 @@ type dgram struct {
 	toServer   bool
 }
 
-// reset clears a flow for reuse, keeping its buffers' capacity where safe.
-func (f *Flow) reset() {
-	area, spans, dg := f.dgramArea[:0], f.dgramSpan[:0], f.in.Datagrams[:0]
-	*f = Flow{}
-	f.dgramArea, f.dgramSpan, f.in.Datagrams = area, spans, dg
+// reset clears a classification state for reuse, keeping the capacity of
+// its UDP buffers (TCP stream buffers were released to the budget).
+func (c *classState) reset() {
+	area, spans, dg := c.dgramArea[:0], c.dgramSpan[:0], c.in.Datagrams[:0]
+	c.streams = [2]stream{}
+	c.in = classify.Input{Datagrams: dg}
+	c.dgramArea, c.dgramSpan = area, spans
 }

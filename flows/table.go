@@ -97,6 +97,7 @@ type Table struct {
 	tails   [numLists]*Flow
 	timeout [numLists]int64
 	free    []*Flow
+	clsFree []*classState
 	budget  int
 	now     int64
 	stats   Stats
@@ -208,12 +209,13 @@ func (t *Table) newFlow(k Key, p *decode.Packet) *Flow {
 	if serverSpeaksFirst(p, &t.msg) {
 		f.Client, f.Server = f.Server, f.Client
 	}
+	f.cls = t.newClass()
 	f.list = listUDP
 	if p.Proto == decode.ProtoTCP {
 		f.list = listTCP
 	}
 	t.m[k] = f
-	t.push(f)
+	t.push(f, p.Time)
 	t.stats.Flows++
 	if len(t.m) > t.stats.Peak {
 		t.stats.Peak = len(t.m)
@@ -258,7 +260,6 @@ func (t *Table) account(f *Flow, d Dir, p *decode.Packet) {
 		f.Timeline[f.TimelineN] = PacketRef{Frame: p.Frame, Time: p.Time, Dir: d, TCPFlags: p.TCPFlags, WireLen: p.WireLen, Payload: len(p.Payload)}
 		f.TimelineN++
 	}
-	t.touch(f)
 }
 
 func (t *Table) tcp(f *Flow, d Dir, p *decode.Packet) {
@@ -270,13 +271,17 @@ func (t *Table) tcp(f *Flow, d Dir, p *decode.Packet) {
 			tc.SYN, tc.ISN, tc.SYNFrame, tc.SYNTime = true, p.Seq, p.Frame, p.Time
 		}
 		tc.SYNs++
-		f.streams[C2S].syn(p.Seq)
+		if f.cls != nil {
+			f.cls.streams[C2S].syn(p.Seq)
+		}
 	case fl&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck && d == S2C:
 		if !tc.SYNACK {
 			tc.SYNACK, tc.ServerISN, tc.SYNACKAck, tc.SYNACKFrame, tc.SYNACKTime = true, p.Seq, p.Ack, p.Frame, p.Time
 		}
 		tc.SYNACKs++
-		f.streams[S2C].syn(p.Seq)
+		if f.cls != nil {
+			f.cls.streams[S2C].syn(p.Seq)
+		}
 	case fl&decode.TCPAck != 0 && d == C2S && tc.SYNACK && !tc.Established && p.Ack == tc.ServerISN+1:
 		tc.Established = true
 	}
@@ -290,10 +295,10 @@ func (t *Table) tcp(f *Flow, d Dir, p *decode.Packet) {
 			t.close(f)
 		}
 	}
-	if len(p.Payload) == 0 || (f.Decided && !f.stun) {
+	if len(p.Payload) == 0 || f.cls == nil {
 		return
 	}
-	s := &f.streams[d]
+	s := &f.cls.streams[d]
 	added, dropped := s.add(p.Seq, p.Payload, t.cfg.StreamBytes, &t.budget)
 	if dropped > 0 || (added < len(p.Payload) && s.full && s.delivered() < t.cfg.StreamBytes) {
 		t.stats.StreamDropped += uint64(dropped)
@@ -320,15 +325,16 @@ func (t *Table) udp(f *Flow, d Dir, p *decode.Packet) {
 	if f.Decided || len(pl) == 0 {
 		return
 	}
-	if len(f.dgramSpan) < 2*t.cfg.Datagrams {
+	c := f.cls
+	if len(c.dgramSpan) < 2*t.cfg.Datagrams {
 		n := len(pl)
 		if n > maxDatagramKept {
 			n = maxDatagramKept
 		}
 		if n <= t.budget {
-			start := len(f.dgramArea)
-			f.dgramArea = append(f.dgramArea, pl[:n]...)
-			f.dgramSpan = append(f.dgramSpan, dgram{start: start, end: start + n, toServer: d == C2S})
+			start := len(c.dgramArea)
+			c.dgramArea = append(c.dgramArea, pl[:n]...)
+			c.dgramSpan = append(c.dgramSpan, dgram{start: start, end: start + n, toServer: d == C2S})
 			t.budget -= n
 		} else {
 			t.stats.BudgetHits++
@@ -347,40 +353,42 @@ const (
 const maxDatagramKept = 2048
 
 func (t *Table) classify(f *Flow) {
-	in := &f.in
+	c := f.cls
+	in := &c.in
 	in.Transport = f.Proto
 	in.ClientPort, in.ServerPort = f.Client.Port, f.Server.Port
 	if f.Proto == decode.ProtoTCP {
-		in.C2S, in.S2C = f.streams[C2S].buf, f.streams[S2C].buf
-		in.C2SClosed = f.streams[C2S].full || f.TCP.FIN[C2S] > 0 || f.TCP.RST[C2S] > 0 || f.EndReason != ""
-		in.S2CClosed = f.streams[S2C].full || f.TCP.FIN[S2C] > 0 || f.TCP.RST[S2C] > 0 || f.EndReason != ""
+		in.C2S, in.S2C = c.streams[C2S].buf, c.streams[S2C].buf
+		in.C2SClosed = c.streams[C2S].full || f.TCP.FIN[C2S] > 0 || f.TCP.RST[C2S] > 0 || f.EndReason != ""
+		in.S2CClosed = c.streams[S2C].full || f.TCP.FIN[S2C] > 0 || f.TCP.RST[S2C] > 0 || f.EndReason != ""
 	} else {
 		in.Datagrams = in.Datagrams[:0]
 		var n [2]int
-		for _, s := range f.dgramSpan {
-			in.Datagrams = append(in.Datagrams, classify.Datagram{ToServer: s.toServer, Data: f.dgramArea[s.start:s.end]})
+		for _, s := range c.dgramSpan {
+			in.Datagrams = append(in.Datagrams, classify.Datagram{ToServer: s.toServer, Data: c.dgramArea[s.start:s.end]})
 			if s.toServer {
 				n[0]++
 			} else {
 				n[1]++
 			}
 		}
-		full := len(f.dgramSpan) >= 2*t.cfg.Datagrams
+		full := len(c.dgramSpan) >= 2*t.cfg.Datagrams
 		in.C2SClosed = full || n[0] >= t.cfg.Datagrams || f.EndReason != ""
 		in.S2CClosed = full || n[1] >= t.cfg.Datagrams || f.EndReason != ""
 	}
-	classify.Classify(in, &f.Class)
-	if !f.Class.Decided && !(in.C2SClosed && in.S2CClosed) {
+	classify.Classify(in, &c.res)
+	if !c.res.Decided && !(in.C2SClosed && in.S2CClosed) {
 		return
 	}
 	f.Decided = true
-	if f.Class.Reversed && !f.TCP.SYN && !f.TCP.SYNACK {
+	f.Label = labelOf(&c.res)
+	if c.res.Reversed && !f.TCP.SYN && !f.TCP.SYNACK {
 		// The protocol shows the first packet seen came from the server
 		// (a capture that began mid-conversation); a TCP handshake, when
 		// seen, is the better witness.
 		f.swap()
 	}
-	if f.Proto == decode.ProtoTCP && f.Class.App == classify.STUN {
+	if f.Proto == decode.ProtoTCP && f.Label.App == classify.STUN {
 		f.stun = true
 	}
 	if t.hooks.Decided != nil {
@@ -398,7 +406,7 @@ func (t *Table) classify(f *Flow) {
 // last scan: MS-TURN's pseudo-TLS hello is skipped, then each framing the
 // classifier knows is tried.
 func (t *Table) scanSTUN(f *Flow, d Dir, frame uint64, ts int64) {
-	s := &f.streams[d]
+	s := &f.cls.streams[d]
 	b := s.buf
 	if s.consumed == 0 && f.stunOff[d] == 0 {
 		switch {
@@ -429,13 +437,27 @@ func (t *Table) scanSTUN(f *Flow, d Dir, frame uint64, ts int64) {
 	}
 }
 
+// releaseBuffers gives the flow's classification state back to the pool.
 func (t *Table) releaseBuffers(f *Flow) {
-	f.streams[C2S].release(&t.budget)
-	f.streams[S2C].release(&t.budget)
-	t.budget += len(f.dgramArea)
-	f.dgramArea = f.dgramArea[:0]
-	f.dgramSpan = f.dgramSpan[:0]
-	f.in = classify.Input{Datagrams: f.in.Datagrams[:0]}
+	c := f.cls
+	if c == nil {
+		return
+	}
+	f.cls = nil
+	c.streams[C2S].release(&t.budget)
+	c.streams[S2C].release(&t.budget)
+	t.budget += len(c.dgramArea)
+	c.reset()
+	t.clsFree = append(t.clsFree, c)
+}
+
+func (t *Table) newClass() *classState {
+	if n := len(t.clsFree); n > 0 {
+		c := t.clsFree[n-1]
+		t.clsFree = t.clsFree[:n-1]
+		return c
+	}
+	return new(classState)
 }
 
 func (t *Table) close(f *Flow) {
@@ -445,12 +467,23 @@ func (t *Table) close(f *Flow) {
 	f.closing = true
 	t.unlink(f)
 	f.list = listClosed
-	t.push(f)
+	t.push(f, t.now)
 }
 
+// expire ends the flows idle longer than their list's timeout. Flows are
+// not moved on every packet (that costs cache misses on neighbours); a list
+// head that saw packets since it was queued is queued again instead, so
+// each flow is looked at about once per timeout and expires at most one
+// timeout late.
 func (t *Table) expire() {
 	for i := 0; i < numLists; i++ {
-		for f := t.heads[i]; f != nil && t.now-f.Last > t.timeout[i]; f = t.heads[i] {
+		to := t.timeout[i]
+		for f := t.heads[i]; f != nil && t.now-f.listAt > to; f = t.heads[i] {
+			if t.now-f.Last <= to {
+				t.unlink(f)
+				t.push(f, f.Last)
+				continue
+			}
 			t.stats.Expired++
 			reason := "idle"
 			if i == listClosed {
@@ -488,14 +521,15 @@ func (t *Table) end(f *Flow, reason string) {
 	t.releaseBuffers(f)
 	delete(t.m, f.Key)
 	t.unlink(f)
-	f.reset()
+	*f = Flow{}
 	t.free = append(t.free, f)
 }
 
 // The lists keep flows in order of last activity, one list per timeout, so
 // expiry only ever looks at list heads.
-func (t *Table) push(f *Flow) {
+func (t *Table) push(f *Flow, at int64) {
 	i := f.list
+	f.listAt = at
 	f.prev, f.next = t.tails[i], nil
 	if t.tails[i] != nil {
 		t.tails[i].next = f
@@ -520,10 +554,3 @@ func (t *Table) unlink(f *Flow) {
 	f.prev, f.next = nil, nil
 }
 
-func (t *Table) touch(f *Flow) {
-	if t.tails[f.list] == f {
-		return
-	}
-	t.unlink(f)
-	t.push(f)
-}

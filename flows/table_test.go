@@ -103,8 +103,8 @@ func TestTCPAccountingAndHandshake(t *testing.T) {
 	if f.TCP.FIN != [2]int{1, 1} || f.EndReason != "end-of-input" {
 		t.Errorf("fin %v end %q", f.TCP.FIN, f.EndReason)
 	}
-	if f.Class.App != classify.HTTP {
-		t.Errorf("app %v, want http", f.Class.App)
+	if f.Label.App != classify.HTTP {
+		t.Errorf("app %v, want http", f.Label.App)
 	}
 	if f.ID() != "f0-1" || f.TimelineN != 6 {
 		t.Errorf("id %s timeline %d", f.ID(), f.TimelineN)

@@ -3,12 +3,9 @@ package audit
 import (
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/edgeaudit/edgeaudit/flows"
-	"github.com/edgeaudit/edgeaudit/flows/classify"
 	"github.com/edgeaudit/edgeaudit/policy"
 	"github.com/edgeaudit/edgeaudit/policy/report"
 )
@@ -22,15 +19,15 @@ func (r *run) record(f *flows.Flow) report.Flow {
 		Transport:   f.Transport(),
 		Client:      f.Client.String(),
 		Server:      f.Server.String(),
-		App:         f.Class.App.String(),
-		AppDetail:   f.Class.Detail,
+		App:         f.Label.App.String(),
+		AppDetail:   f.Label.Detail,
 		Packets:     report.Dirs{C2S: f.Packets[flows.C2S], S2C: f.Packets[flows.S2C]},
 		Bytes:       report.Dirs{C2S: f.Bytes[flows.C2S], S2C: f.Bytes[flows.S2C]},
 		First:       report.TimeString(f.First),
 		Last:        report.TimeString(f.Last),
 		End:         f.EndReason,
-		Evidence:    f.Class.Why,
-		Details:     details(&f.Class),
+		Evidence:    f.Label.Why,
+		Details:     details(&f.Label),
 		FirstNS:     f.First,
 		PointIndex:  f.Point,
 		FirstFrame:  f.FirstFrame,
@@ -39,18 +36,18 @@ func (r *run) record(f *flows.Flow) report.Flow {
 
 // facts is what the policy engine judges a flow on.
 func facts(f *flows.Flow) policy.FlowFacts {
-	c := &f.Class
+	l := &f.Label
 	ff := policy.FlowFacts{
 		Transport:     f.Proto,
 		Client:        f.Client.AddrPort(),
 		Server:        f.Server.AddrPort(),
-		App:           c.App.String(),
-		Detail:        c.Detail,
-		TLS:           c.TLS.Seen,
-		PseudoTLS:     c.TLS.PseudoTLS || c.STUN.PseudoTLS,
-		HandshakeSeen: c.TLS.ServerHello && (c.TLS.ServerDone || c.TLS.CertRequest || c.TLS.ClientCCS || c.TLS.ServerCCS),
-		MutualTLS:     c.TLS.Mutual,
-		SNI:           string(c.TLS.SNI()),
+		App:           l.App.String(),
+		Detail:        l.Detail,
+		TLS:           l.TLS,
+		PseudoTLS:     l.PseudoTLS,
+		HandshakeSeen: l.HandshakeSeen,
+		MutualTLS:     l.Mutual,
+		SNI:           l.SNI,
 		Answered:      f.Answered(),
 		PacketsC2S:    f.Packets[flows.C2S],
 		PacketsS2C:    f.Packets[flows.S2C],
@@ -64,83 +61,15 @@ func facts(f *flows.Flow) policy.FlowFacts {
 	return ff
 }
 
-// details lists the protocol facts worth showing for a flow. Values are
+// details turns a label's protocol facts into the report's map. Values are
 // packet-derived: writers for terminals pass them through Printable.
-func details(c *classify.Result) map[string]string {
-	d := map[string]string{}
-	if c.TLS.Seen {
-		if v := c.TLS.VersionName(); v != "" {
-			d["tls_version"] = v
-		}
-		if sni := c.TLS.SNI(); len(sni) > 0 {
-			d["sni"] = string(sni)
-		}
-		var alpn []string
-		c.TLS.ALPN(func(p []byte) { alpn = append(alpn, string(p)) })
-		if len(alpn) > 0 {
-			d["alpn"] = strings.Join(alpn, ",")
-		}
-		if c.TLS.CertCN != "" {
-			d["cert_cn"] = c.TLS.CertCN
-		}
-		if len(c.TLS.CertSANs) > 0 {
-			d["cert_sans"] = strings.Join(c.TLS.CertSANs, ",")
-		}
-		if c.TLS.CertRequest {
-			d["mutual_tls"] = strconv.FormatBool(c.TLS.Mutual)
-		}
-	}
-	switch c.App {
-	case classify.SIP:
-		if c.SIP.Request {
-			d["sip_method"] = c.SIP.Method.String()
-		} else if c.SIP.Status != 0 {
-			d["sip_status"] = strconv.Itoa(c.SIP.Status)
-		}
-		if v := c.SIP.FromDomain(); len(v) > 0 {
-			d["sip_from"] = string(v)
-		}
-		if v := c.SIP.ToDomain(); len(v) > 0 {
-			d["sip_to"] = string(v)
-		}
-	case classify.XMPP:
-		for _, s := range []*classify.XMPPStream{&c.XMPP.C2S, &c.XMPP.S2C} {
-			if v := s.To(); len(v) > 0 && d["xmpp_to"] == "" {
-				d["xmpp_to"] = string(v)
-			}
-			if v := s.From(); len(v) > 0 && d["xmpp_from"] == "" {
-				d["xmpp_from"] = string(v)
-			}
-		}
-		if c.XMPP.C2S.StartTLS || c.XMPP.S2C.Proceed {
-			d["starttls"] = "true"
-		}
-	case classify.HTTP:
-		if m := c.HTTP.MethodName(); m != "" {
-			d["http_method"] = m
-		}
-		if v := c.HTTP.Host(); len(v) > 0 {
-			d["http_host"] = string(v)
-		}
-		if v := c.HTTP.Path(); len(v) > 0 {
-			d["http_path"] = string(v)
-		}
-	case classify.DNS:
-		if v := c.QName(); len(v) > 0 {
-			d["dns_qname"] = string(v)
-		}
-	case classify.STUN:
-		d["stun_variant"] = c.STUN.Variant.String()
-		if c.STUN.Framing != classify.FramingNone {
-			d["stun_framing"] = c.STUN.Framing.String()
-		}
-	case classify.RTP:
-		if c.RTP.RTP {
-			d["rtp_pt"] = strconv.Itoa(int(c.RTP.PT))
-		}
-	}
-	if len(d) == 0 {
+func details(l *flows.Label) map[string]string {
+	if len(l.Details) == 0 {
 		return nil
+	}
+	d := make(map[string]string, len(l.Details))
+	for _, kv := range l.Details {
+		d[kv.Key] = kv.Value
 	}
 	return d
 }

@@ -182,9 +182,9 @@ func MakeFlowEvent(f *flows.Flow, id string) FlowEvent {
 	e := FlowEvent{ID: id, Point: int32(f.Point), Proto: f.Proto,
 		Client: f.Client.AddrPort(), Server: f.Server.AddrPort(), FirstFrame: f.FirstFrame,
 		First: f.First, Last: f.Last, Packets: f.Packets, PayloadBytes: f.PayloadBytes, DirFirst: f.DirFirst,
-		DirLast: f.DirLast, MAC: f.MAC, TCP: f.TCP, App: f.Class.App,
-		PseudoTLS:   f.Class.STUN.PseudoTLS || f.Class.TLS.PseudoTLS,
-		ClientHello: f.Class.TLS.ClientHello, ServerHello: f.Class.TLS.ServerHello,
+		DirLast: f.DirLast, MAC: f.MAC, TCP: f.TCP, App: f.Label.App,
+		PseudoTLS:   f.Label.PseudoTLS,
+		ClientHello: f.Label.ClientHello, ServerHello: f.Label.ServerHello,
 		EndReason: f.EndReason}
 	for i := 0; i < f.TimelineN; i++ {
 		r := &f.Timeline[i]
