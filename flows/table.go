@@ -553,4 +553,3 @@ func (t *Table) unlink(f *Flow) {
 	}
 	f.prev, f.next = nil, nil
 }
-
