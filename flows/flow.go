@@ -50,19 +50,6 @@ type TCPInfo struct {
 	FIN         [2]int
 }
 
-// PacketRef locates one packet of a flow for timelines and evidence.
-type PacketRef struct {
-	Frame    uint64
-	Time     int64
-	Dir      Dir
-	TCPFlags uint8
-	WireLen  int
-	Payload  int
-}
-
-// TimelineLen is how many first packets of a flow are remembered.
-const TimelineLen = 16
-
 // Flow is one bidirectional TCP or UDP conversation at one capture point.
 // The table reuses Flow values: hooks must copy what they keep.
 type Flow struct {
@@ -79,8 +66,7 @@ type Flow struct {
 	DirLast        [2]int64
 	MAC            [2]MACPair
 	TCP            TCPInfo
-	Timeline       [TimelineLen]PacketRef
-	TimelineN      int
+	Data           DataMarks
 	// Label is the classification, final once Decided; before that it is
 	// filled only when the flow ends undecided.
 	Label   Label
@@ -154,9 +140,11 @@ func (f *Flow) swap() {
 	f.DirFirst[0], f.DirFirst[1] = f.DirFirst[1], f.DirFirst[0]
 	f.DirLast[0], f.DirLast[1] = f.DirLast[1], f.DirLast[0]
 	f.MAC[0], f.MAC[1] = f.MAC[1], f.MAC[0]
-	for i := 0; i < f.TimelineN; i++ {
-		f.Timeline[i].Dir ^= 1
-	}
+	dm := &f.Data
+	dm.FirstFrame[0], dm.FirstFrame[1] = dm.FirstFrame[1], dm.FirstFrame[0]
+	dm.FirstTime[0], dm.FirstTime[1] = dm.FirstTime[1], dm.FirstTime[0]
+	dm.LastTime[0], dm.LastTime[1] = dm.LastTime[1], dm.LastTime[0]
+	dm.OneWayFrom, dm.OneWayTime, dm.OneWayPackets = 0, 0, 0
 	if c := f.cls; c != nil {
 		c.streams[0], c.streams[1] = c.streams[1], c.streams[0]
 		for i := range c.dgramSpan {
@@ -177,4 +165,17 @@ func (c *classState) reset() {
 	c.streams = [2]stream{}
 	c.in = classify.Input{Datagrams: dg}
 	c.dgramArea, c.dgramSpan = area, spans
+}
+
+// DataMarks locate the payload-carrying packets of a flow, for detectors
+// that ask who spoke last: data one way with only ACKs back.
+type DataMarks struct {
+	FirstFrame [2]uint64 // first payload packet of each direction (0: none)
+	FirstTime  [2]int64
+	LastTime   [2]int64 // last payload packet of each direction
+	// The client's first payload packet after the server's last one, and
+	// how many client payload packets have followed since.
+	OneWayFrom    uint64
+	OneWayTime    int64
+	OneWayPackets int
 }

@@ -256,9 +256,20 @@ func (t *Table) account(f *Flow, d Dir, p *decode.Packet) {
 			m.Changed = true
 		}
 	}
-	if f.TimelineN < TimelineLen {
-		f.Timeline[f.TimelineN] = PacketRef{Frame: p.Frame, Time: p.Time, Dir: d, TCPFlags: p.TCPFlags, WireLen: p.WireLen, Payload: len(p.Payload)}
-		f.TimelineN++
+	if len(p.Payload) > 0 {
+		dm := &f.Data
+		if dm.FirstFrame[d] == 0 {
+			dm.FirstFrame[d], dm.FirstTime[d] = p.Frame, p.Time
+		}
+		dm.LastTime[d] = p.Time
+		switch {
+		case d == S2C:
+			dm.OneWayFrom, dm.OneWayTime, dm.OneWayPackets = 0, 0, 0
+		case dm.OneWayFrom == 0:
+			dm.OneWayFrom, dm.OneWayTime, dm.OneWayPackets = p.Frame, p.Time, 1
+		default:
+			dm.OneWayPackets++
+		}
 	}
 }
 

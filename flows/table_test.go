@@ -106,8 +106,8 @@ func TestTCPAccountingAndHandshake(t *testing.T) {
 	if f.Label.App != classify.HTTP {
 		t.Errorf("app %v, want http", f.Label.App)
 	}
-	if f.ID() != "f0-1" || f.TimelineN != 6 {
-		t.Errorf("id %s timeline %d", f.ID(), f.TimelineN)
+	if f.ID() != "f0-1" || f.Data.FirstFrame != [2]uint64{4, 0} {
+		t.Errorf("id %s data marks %+v", f.ID(), f.Data)
 	}
 }
 

@@ -55,6 +55,10 @@ type Options struct {
 	// MaxFlowRecords bounds the flow records a report keeps; flows beyond
 	// it are still analysed and counted. 0 means 500,000.
 	MaxFlowRecords int
+	// TopFlows, when positive, keeps only the records of the N flows with
+	// the most bytes (the text report's busiest flows), so memory does not
+	// grow with the number of flows; Summary.Flows still counts them all.
+	TopFlows int
 	// Now returns the wall clock for progress; tests may fix it.
 	Now func() time.Time
 }
@@ -177,8 +181,7 @@ type run struct {
 	readable int
 	start    time.Time
 	lastProg time.Time
-	records  int
-	dropped  uint64 // flow records not kept
+	recs     records
 	points   map[int]string
 	early    map[flowRef]string // findings filed when a flow was classified
 	canceled atomic.Bool
@@ -193,6 +196,7 @@ func newRun(inputs []*Input, o Options) *run {
 	}
 	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}, early: map[flowRef]string{}}
 	r.judge = newJudge(o)
+	r.recs = records{max: o.MaxFlowRecords, top: o.TopFlows}
 	for i, in := range inputs {
 		s := &source{in: in, dec: decode.NewDecoder(o.Decoder), index: i}
 		if in.File != nil {
@@ -337,6 +341,7 @@ func (r *run) finish() *report.Report {
 	r.table.Flush()
 	r.detect.Finish(r.detected)
 	r.judge.finish(r)
+	r.rep.Flows = r.recs.list()
 	r.linkFindings()
 	st := r.table.Stats()
 	for _, s := range r.srcs {
@@ -371,14 +376,15 @@ func (r *run) finish() *report.Report {
 			Message: fmt.Sprintf("%d payload bytes were not kept for classification because a buffer bound was hit (%d times the total buffer)", st.StreamDropped, st.BudgetHits),
 			Fix:     "some flows may be classified as unknown; raise the stream buffer limits to look deeper"})
 	}
-	if r.dropped > 0 {
-		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(r.dropped),
-			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.dropped, r.o.MaxFlowRecords)})
+	if r.recs.dropped > 0 {
+		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(r.recs.dropped),
+			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.recs.dropped, r.o.MaxFlowRecords)})
 	}
 	r.rep.Findings = r.find.all()
 	r.rep.Topology = r.judge.topologyInfo()
 	r.rep.Topology.Unchecked = append(r.rep.Topology.Unchecked, r.detect.Unchecked()...)
 	r.rep.Finish()
+	r.rep.Summary.Flows = r.recs.count // kept records may be only the busiest
 	r.progress(true)
 	return &r.rep
 }

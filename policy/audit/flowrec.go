@@ -11,9 +11,9 @@ import (
 )
 
 // record turns an ended flow into its report record (without verdict).
-func (r *run) record(f *flows.Flow) report.Flow {
+func (r *run) record(f *flows.Flow, id string) report.Flow {
 	return report.Flow{
-		ID:          f.ID(),
+		ID:          id,
 		CommunityID: f.CommunityID(),
 		Point:       r.pointName(f.Point),
 		Transport:   f.Transport(),
@@ -84,10 +84,14 @@ type judge struct {
 	pending  []pending
 }
 
+// pending is a flow waiting for inferred roles: compact, since a capture
+// without a topology holds one for every flow until the end.
 type pending struct {
-	rec   int // index in the report's flows
 	facts policy.FlowFacts
-	first policy.Evidence
+	point int
+	frame uint64
+	time  int64
+	rec   int // index in the run's records
 }
 
 func newJudge(o Options) *judge {
@@ -104,43 +108,54 @@ func newJudge(o Options) *judge {
 
 // flowEnd is the flow table's End hook.
 func (r *run) flowEnd(f *flows.Flow) {
-	rec := r.record(f)
-	r.detect.FlowEnd(f, rec.ID)
+	id := f.ID()
+	r.detect.FlowEnd(f, id)
 	ff := facts(f)
-	first := firstEvidence(r, f, rec.Server)
-	if r.judge.engine != nil {
-		ref := flowRef{f.Point, f.FirstFrame}
-		early, ok := r.early[ref]
-		if ok {
-			delete(r.early, ref)
-		}
-		r.apply(&rec, &ff, first, early)
-		r.keep(rec)
+	// A record is built only when it is kept or streamed: at the end of a
+	// capture every open flow ends at once.
+	var rec *report.Flow
+	if r.o.Sink != nil || r.recs.wants(f.Bytes[0]+f.Bytes[1]) {
+		rr := r.record(f, id)
+		rec = &rr
+	}
+	if r.judge.engine == nil {
+		// Roles are inferred from all flows at the end; judge then.
+		i := r.recs.add(rec)
+		r.judge.pending = append(r.judge.pending, pending{facts: ff, point: f.Point, frame: f.FirstFrame, time: f.First, rec: i})
+		return
+	}
+	ref := flowRef{f.Point, f.FirstFrame}
+	early, ok := r.early[ref]
+	if ok {
+		delete(r.early, ref)
+	}
+	v, fid := r.judgeFlow(&ff, f.Point, f.FirstFrame, f.First, id, early)
+	if rec != nil {
+		fill(rec, &v, fid)
 		if r.o.Sink != nil {
-			r.o.Sink.Flow(&rec)
+			r.o.Sink.Flow(rec)
 		}
-		return
 	}
-	if !r.keep(rec) {
-		return
-	}
-	r.judge.pending = append(r.judge.pending, pending{rec: len(r.rep.Flows) - 1, facts: ff, first: first})
+	r.recs.add(rec)
 }
 
-// keep appends a record unless the report's bound is reached.
-func (r *run) keep(rec report.Flow) bool {
-	if len(r.rep.Flows) >= r.o.MaxFlowRecords {
-		r.dropped++
-		return false
-	}
-	r.rep.Flows = append(r.rep.Flows, rec)
-	return true
-}
-
-// apply fills a record's verdict and files its finding, unless the same
-// finding was already filed for this flow when it was classified.
-func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidence, early string) {
+// judgeFlow gets a flow's verdict and files its finding, unless the same
+// finding was already filed for this flow when it was classified; it
+// returns the verdict and the finding's id.
+func (r *run) judgeFlow(ff *policy.FlowFacts, point int, frame uint64, first int64, id, early string) (policy.Verdict, string) {
 	v := r.verdict(ff)
+	if v.Finding == nil {
+		return v, ""
+	}
+	r.prepare(v.Finding, transportName(ff.Transport), ff.Server.String(), id, r.firstEvidence(point, frame, first, ff))
+	if key := aggregateKey(v.Finding); key == early {
+		return v, r.find.byKey[key].ID
+	}
+	return v, r.find.add(v.Finding)
+}
+
+// fill writes a verdict into a flow record.
+func fill(rec *report.Flow, v *policy.Verdict, findingID string) {
 	if v.ClientRole != 0 {
 		rec.ClientRole = v.ClientRole.String()
 	}
@@ -154,14 +169,16 @@ func (r *run) apply(rec *report.Flow, ff *policy.FlowFacts, first policy.Evidenc
 	if v.App != "" && v.App != rec.App {
 		rec.App = v.App
 	}
-	if v.Finding != nil {
-		r.prepare(v.Finding, rec.Transport, rec.Server, rec.ID, first)
-		if key := aggregateKey(v.Finding); key == early {
-			rec.Findings = append(rec.Findings, r.find.byKey[key].ID)
-		} else {
-			rec.Findings = append(rec.Findings, r.find.add(v.Finding))
-		}
+	if findingID != "" {
+		rec.Findings = append(rec.Findings, findingID)
 	}
+}
+
+func transportName(p uint8) string {
+	if p == 6 {
+		return "tcp"
+	}
+	return "udp"
 }
 
 // verdict asks the engine, except about the port of a SYN-ACK whose SYN
@@ -198,8 +215,7 @@ func (r *run) flowDecided(f *flows.Flow) {
 	if v.Finding == nil {
 		return
 	}
-	server := f.Server.String()
-	r.prepare(v.Finding, f.Transport(), server, f.ID(), firstEvidence(r, f, server))
+	r.prepare(v.Finding, f.Transport(), f.Server.String(), f.ID(), r.firstEvidence(f.Point, f.FirstFrame, f.First, &ff))
 	r.find.add(v.Finding)
 	r.early[flowRef{f.Point, f.FirstFrame}] = aggregateKey(v.Finding)
 }
@@ -210,9 +226,9 @@ type flowRef struct {
 	frame uint64
 }
 
-func firstEvidence(r *run, f *flows.Flow, server string) policy.Evidence {
-	return policy.Evidence{Point: r.pointName(f.Point), Packet: f.FirstFrame, Time: time.Unix(0, f.First).UTC(),
-		Detail: "first packet of " + f.Transport() + " " + f.Client.String() + " -> " + server}
+func (r *run) firstEvidence(point int, frame uint64, first int64, ff *policy.FlowFacts) policy.Evidence {
+	return policy.Evidence{Point: r.pointName(point), Packet: frame, Time: time.Unix(0, first).UTC(),
+		Detail: "first packet of " + transportName(ff.Transport) + " " + ff.Client.String() + " -> " + ff.Server.String()}
 }
 
 // finish judges the flows held back for inference.
@@ -228,10 +244,13 @@ func (j *judge) finish(r *run) {
 	j.engine = policy.NewEngine(j.rules, j.inferred.Topology())
 	for i := range j.pending {
 		p := &j.pending[i]
-		rec := &r.rep.Flows[p.rec]
-		r.apply(rec, &p.facts, p.first, "")
-		if r.o.Sink != nil {
-			r.o.Sink.Flow(rec)
+		id := flowID(p.point, p.frame)
+		v, fid := r.judgeFlow(&p.facts, p.point, p.frame, p.time, id, "")
+		if rec := r.recs.get(p.rec); rec != nil {
+			fill(rec, &v, fid)
+			if r.o.Sink != nil {
+				r.o.Sink.Flow(rec)
+			}
 		}
 	}
 	j.pending = nil
@@ -256,4 +275,10 @@ func sortedAddrs(in *policy.Inferred) []netip.Addr {
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
 	return out
+}
+
+// flowID is flows.Flow.ID for a flow no longer in the table.
+func flowID(point int, frame uint64) string {
+	f := flows.Flow{Point: point, FirstFrame: frame}
+	return f.ID()
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -135,5 +136,40 @@ func TestBinaryFromStdin(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"compression": "gzip"`) {
 		t.Fatalf("unexpected report:\n%.400s", out)
+	}
+}
+
+// TestTopFlows keeps only the busiest flows' records while counting and
+// judging every flow, as the text report does to bound memory.
+func TestTopFlows(t *testing.T) {
+	path := "../../samples/unexpected-ports.pcap"
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("samples not generated")
+	}
+	topo := loadTopology(t, "../../samples/topology.yaml")
+	all := auditFiles(t, topo, path)
+	inputs, _ := audit.OpenFiles([]string{path})
+	top, err := audit.Run(context.Background(), inputs, nil, audit.Options{Topology: topo, TopFlows: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top.Flows) != 3 || top.Summary.Flows != all.Summary.Flows {
+		t.Fatalf("%d records, summary %d flows; want 3 and %d", len(top.Flows), top.Summary.Flows, all.Summary.Flows)
+	}
+	busiest := append([]report.Flow(nil), all.Flows...)
+	sort.SliceStable(busiest, func(i, j int) bool {
+		return busiest[i].Bytes.C2S+busiest[i].Bytes.S2C > busiest[j].Bytes.C2S+busiest[j].Bytes.S2C
+	})
+	want := map[string]bool{}
+	for _, f := range busiest[:3] {
+		want[f.ID] = true
+	}
+	for _, f := range top.Flows {
+		if !want[f.ID] {
+			t.Errorf("kept %s (%d bytes), not one of the 3 busiest", f.ID, f.Bytes.C2S+f.Bytes.S2C)
+		}
+	}
+	if !reflect.DeepEqual(top.Summary.Findings, all.Summary.Findings) || len(top.Findings) != len(all.Findings) {
+		t.Errorf("findings differ: %v vs %v", top.Summary.Findings, all.Summary.Findings)
 	}
 }

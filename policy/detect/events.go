@@ -161,16 +161,13 @@ type FlowEvent struct {
 	ServerHello    bool
 	DirLast        [2]int64
 	// FirstData is the frame and time of the first payload packet of each
-	// direction, from the flow's timeline (0 when not in it).
+	// direction (0 when none); LastDataTime the time of the last.
 	FirstData     [2]uint64
 	FirstDataTime [2]int64
-	// TimelineData is the payload bytes of each direction within the
-	// timeline; LastDataTime the time of its last payload packet there.
-	TimelineData [2]uint64
-	LastDataTime [2]int64
+	LastDataTime  [2]int64
 	// Silent* is the client's first payload packet after the server's
-	// last one in the timeline, and how many client payload packets
-	// followed in it: data one way with only ACKs back.
+	// last one, and how many client payload packets followed: data one
+	// way with only ACKs back.
 	SilentFrom     uint64
 	SilentFromTime int64
 	SilentPackets  int
@@ -186,25 +183,9 @@ func MakeFlowEvent(f *flows.Flow, id string) FlowEvent {
 		PseudoTLS:   f.Label.PseudoTLS,
 		ClientHello: f.Label.ClientHello, ServerHello: f.Label.ServerHello,
 		EndReason: f.EndReason}
-	for i := 0; i < f.TimelineN; i++ {
-		r := &f.Timeline[i]
-		if r.Payload == 0 {
-			continue
-		}
-		if e.FirstData[r.Dir] == 0 {
-			e.FirstData[r.Dir], e.FirstDataTime[r.Dir] = r.Frame, r.Time
-		}
-		e.TimelineData[r.Dir] += uint64(r.Payload)
-		e.LastDataTime[r.Dir] = r.Time
-		switch {
-		case r.Dir == flows.S2C:
-			e.SilentFrom, e.SilentFromTime, e.SilentPackets = 0, 0, 0
-		case e.SilentFrom == 0:
-			e.SilentFrom, e.SilentFromTime, e.SilentPackets = r.Frame, r.Time, 1
-		default:
-			e.SilentPackets++
-		}
-	}
+	dm := &f.Data
+	e.FirstData, e.FirstDataTime, e.LastDataTime = dm.FirstFrame, dm.FirstTime, dm.LastTime
+	e.SilentFrom, e.SilentFromTime, e.SilentPackets = dm.OneWayFrom, dm.OneWayTime, dm.OneWayPackets
 	return e
 }
 

@@ -362,8 +362,7 @@ func (d *Detector) oneWaySIP(e *FlowEvent, client, server addr, cr, sr policy.Ro
 			frame, t = e.FirstData[flows.C2S], e.FirstDataTime[flows.C2S]
 		}
 		detail = u64(e.PayloadBytes[flows.C2S]) + " bytes " + client.String() + " → " + server.String() + ", none back"
-	case e.PayloadBytes[flows.S2C] > 0 && e.TimelineData[flows.S2C] == e.PayloadBytes[flows.S2C] && e.SilentFrom != 0 &&
-		e.PayloadBytes[flows.C2S] > e.TimelineData[flows.C2S] && e.DirLast[flows.S2C] > e.LastDataTime[flows.S2C] &&
+	case e.PayloadBytes[flows.S2C] > 0 && e.SilentFrom != 0 && e.DirLast[flows.S2C] > e.LastDataTime[flows.S2C] &&
 		e.DirLast[flows.C2S]-e.LastDataTime[flows.S2C] >= int64(30*time.Second) && e.SilentPackets >= 2:
 		// The server's last payload is in the timeline; the client kept
 		// sending after it (past the timeline), answered by ACKs only.
