@@ -269,7 +269,11 @@ func (d *Detector) vipMAC(e *FlowEvent, sr policy.Role) {
 func (d *Detector) reportDSR() {
 	for _, o := range d.vipMACs {
 		node, known := d.res.NodeMAC(o.mac)
-		if !known && !d.edgeMACs[o.mac] {
+		// A MAC learned from Edge-sourced frames is an Edge's only on the
+		// Edge's own segment (where the HLB's MAC shows too); elsewhere it
+		// is the router in front of the capture point, which forwards VIP
+		// answers and Edge traffic alike.
+		if !known && !(d.edgeMACs[o.mac] && d.points[o.point] != nil && d.points[o.point].hlbMAC) {
 			continue
 		}
 		who := "an Edge server's MAC"

@@ -6,6 +6,7 @@
 #   lab.sh up [SCENARIO]        build the lab and start the servers, leave it running
 #   lab.sh run SCENARIO OUTDIR  build, capture, drive the clients, tear down;
 #                               OUTDIR gets <point>.pcap + topology.yaml (+ logs/)
+#   lab.sh run all OUTDIR       every scenario, into OUTDIR/<scenario>
 #   lab.sh down                 tear everything down (also after a crash)
 #   lab.sh scenarios | points   list the scenarios / capture points
 #
@@ -32,6 +33,7 @@ HLB_SEED=0x5  # jhash seed: with it 203.0.113.10 -> edge1 and 203.0.113.20 -> ed
 
 TURN_USER=lab TURN_PASS=labpass REALM=lab.example
 SCENARIO=""
+LANES=() # client lanes (subshells) of a run in progress
 
 log() { printf '[lab %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() {
@@ -84,6 +86,7 @@ teardown() {
 	case $- in *e*) errexit=1 ;; esac
 	set +e
 	local pid name n p
+	for pid in "${LANES[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	if [ -f "$STATE/pids" ]; then
 		# captures first and gently (SIGINT flushes the pcap), then the servers
 		while read -r pid name; do
@@ -132,6 +135,9 @@ mkns() {
 # link NS1 IF1 MAC1 NS2 IF2 MAC2: a veth pair, created directly in the two namespaces
 link() {
 	ip link add "$2" netns "$P-$1" address "$3" type veth peer name "$5" netns "$P-$4" address "$6"
+	# no multicast: no IGMP reports in the captures (the lab needs only unicast and ARP)
+	ipn "$1" link set "$2" multicast off
+	ipn "$4" link set "$5" multicast off
 	ipn "$1" link set "$2" up
 	ipn "$4" link set "$5" up
 }
@@ -150,7 +156,7 @@ build() {
 	# Internet: two clients on a bridge inside the Internet router
 	ipn rtr link add brc type bridge
 	ipn rtr link set brc address 02:ea:00:00:00:01
-	ipn rtr link set brc up
+	ipn rtr link set brc multicast off up
 	link cli1 eth0 02:ea:00:00:c1:01 rtr c1 02:ea:00:00:00:11
 	link cli2 eth0 02:ea:00:00:c2:01 rtr c2 02:ea:00:00:00:12
 	bridge_port rtr brc c1
@@ -169,8 +175,8 @@ build() {
 	# DMZ switch (HLB inside leg, Edge external interfaces) and internal switch
 	ipn sw link add dmzbr type bridge
 	ipn sw link add intbr type bridge
-	ipn sw link set dmzbr up
-	ipn sw link set intbr up
+	ipn sw link set dmzbr multicast off up
+	ipn sw link set intbr multicast off up
 	link hlb dmz0 02:ea:00:00:01:02 sw d-hlb 02:ea:00:00:0d:01
 	link hlb int0 02:ea:00:00:01:03 sw i-hlb 02:ea:00:00:0e:01
 	link e1 ext0 02:ea:00:00:11:01 sw d-e1 02:ea:00:00:0d:11
@@ -300,13 +306,13 @@ pki() {
 bg() { # bg NAME NS CMD...: start in the background inside NS, record the pid
 	local name=$1 n=$2
 	shift 2
-	ip netns exec "$P-$n" "$@" </dev/null >"$STATE/log/$name.log" 2>&1 &
+	ip netns exec "$P-$n" "$@" </dev/null >"$STATE/log/$name.log" 2>&1 9>&- &
 	echo "$! $name" >>"$STATE/pids"
 }
 
-wait_listen() { # NS PROTO(t|u) ADDR:PORT : up to 10 s
+wait_listen() { # NS PROTO(t|u) ADDR:PORT : up to 30 s (a loaded CI machine is slow)
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		if nsx "$1" ss -Hln"$2" "src $3" 2>/dev/null | grep -q .; then return 0; fi
 		sleep 0.1
 	done
@@ -418,7 +424,7 @@ sserver() { # NAME NS ADDR:PORT [extra s_server args]: a TLS server that stays u
 	mkfifo "$STATE/$name.in"
 	ip netns exec "$P-$n" openssl s_server -accept "$acc" -cert "$STATE/pki/$CERT.pem" \
 		-key "$STATE/pki/$CERT.key" -CAfile "$STATE/pki/ca.pem" "$@" \
-		0<>"$STATE/$name.in" >"$STATE/log/$name.log" 2>&1 &
+		0<>"$STATE/$name.in" >"$STATE/log/$name.log" 2>&1 9>&- &
 	echo "$! $name" >>"$STATE/pids"
 }
 
@@ -456,6 +462,7 @@ start_servers() {
 		# a STUN/TURN server on a port the policy does not have
 		turn "turn1-3479" e1 3479 59000 59999 198.51.100.13
 	fi
+	log "waiting for the servers to listen"
 	for i in 1 2; do
 		wait_listen e$i u "198.51.100.${i}3:3478"
 		wait_listen e$i t "198.51.100.${i}3:443"
@@ -487,7 +494,7 @@ start_captures() {
 	done
 	for p in "${POINTS[@]}"; do
 		IFS=: read -r name n ifc <<<"$p"
-		for i in $(seq 1 100); do
+		for i in $(seq 1 300); do
 			grep -q 'listening on' "$STATE/log/cap-$name.log" 2>/dev/null && break
 			sleep 0.05
 		done
@@ -514,6 +521,7 @@ stop_captures() {
 C() { # C NS SECONDS CMD...: run a client, never fail the run (faults are the point)
 	local n=$1 t=$2
 	shift 2
+	[ -e "$STATE/pids" ] || return 0 # torn down (interrupted): stop quietly
 	timeout -k 1 "$t" ip netns exec "$P-$n" "$@" >>"$STATE/log/clients-$n.log" 2>&1 || true
 }
 
@@ -534,11 +542,21 @@ tls_client() { # NS SECONDS PAYLOAD-CMD -- s_client args...: send, wait for answ
 	} | C "$n" "$t" openssl s_client -brief -nocommands -tls1_2 -CAfile "$STATE/pki/ca.pem" "$@"
 }
 
-internet_client() { # NS IP: three lanes in parallel, each one bounded
-	local n=$1 ip=$2 pki=$STATE/pki
+internet_client() { # NS IP AV-REAL: three lanes in parallel, each one bounded
+	local n=$1 ip=$2 av_real=$3 pki=$STATE/pki
 	{
-		# A/V over UDP: classic STUN (stun-client), RFC 5389 Binding, TURN allocation
-		C "$n" 4 stun $VIP_AV
+		# A/V over UDP: classic STUN (stun-client), RFC 5389 Binding, TURN allocation.
+		# The classic client repeats its test from the same port to the CHANGED-ADDRESS
+		# (the real A/V address). After a request to the VIP from that port, the HLB's
+		# conntrack already holds the same inside tuple and port-translates the second
+		# request (nf_nat clash resolution): real NAT on A/V, which edgeaudit rightly
+		# reports. So it asks the node's real A/V address directly (EXT-N-09), and the VIP
+		# only where A/V is SNATed anyway.
+		if [ "$SCENARIO" = snat-av ]; then
+			C "$n" 4 stun $VIP_AV
+		else
+			C "$n" 4 stun "$av_real"
+		fi
 		C "$n" 4 turnutils_stunclient -p 3478 $VIP_AV
 		C "$n" 8 turnutils_uclient -u $TURN_USER -w $TURN_PASS -y -n 5 -m 1 -l 120 -z 20 -p 3478 $VIP_AV
 	} &
@@ -588,18 +606,18 @@ drive() {
 	local sc=$1
 	log "driving clients"
 	# wait for these lanes only: a bare `wait` here would wait for the servers too
-	local lanes=()
-	internet_client cli1 $CLI1 &
-	lanes+=($!)
-	internet_client cli2 $CLI2 &
-	lanes+=($!)
+	internet_client cli1 $CLI1 198.51.100.13 &
+	LANES+=($!)
+	internet_client cli2 $CLI2 198.51.100.23 &
+	LANES+=($!)
 	frontend_client &
-	lanes+=($!)
+	LANES+=($!)
 	if [ "$sc" = unexpected-ports ]; then
 		unexpected_client &
-		lanes+=($!)
+		LANES+=($!)
 	fi
-	wait "${lanes[@]}" || true
+	wait "${LANES[@]}" || true
+	LANES=()
 }
 
 save_logs() { # OUTDIR: server and client logs, the HLB ruleset (also after a failure)
@@ -644,7 +662,11 @@ up)
 	log "lab up ($SCENARIO); namespaces: $(ip netns list | grep -c "^$P-") ; 'lab.sh down' to stop"
 	;;
 run)
-	[ $# -eq 3 ] || die "usage: lab.sh run SCENARIO OUTDIR"
+	[ $# -eq 3 ] || die "usage: lab.sh run SCENARIO|all OUTDIR"
+	if [ "$2" = all ]; then
+		for s in "${SCENARIOS[@]}"; do "$0" run "$s" "$3/$s"; done
+		exit 0
+	fi
 	SCENARIO=$2
 	OUT=$3
 	check_scenario "$SCENARIO"
@@ -672,7 +694,7 @@ down)
 scenarios) printf '%s\n' "${SCENARIOS[@]}" ;;
 points) printf '%s\n' "${POINTS[@]%%:*}" ;;
 *)
-	echo "usage: lab.sh up [SCENARIO] | run SCENARIO OUTDIR | down | scenarios | points" >&2
+	echo "usage: lab.sh up [SCENARIO] | run SCENARIO|all OUTDIR | down | scenarios | points" >&2
 	exit 2
 	;;
 esac
