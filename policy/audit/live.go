@@ -315,16 +315,22 @@ func (l *liveLoop) frame(s *source) {
 }
 
 // livePacket is the per-packet work of the pipeline. It must stay the same
-// as the body of Run's loop (r.table.Packet today): when the loop grows
-// (ICMP to the detectors...), factor it into one method both call.
+// as the body of Run's loop: when that changes, factor both into one
+// method (the lead's audit.go owns the loop).
 func (r *run) livePacket(p *decode.Packet) {
-	r.table.Packet(p)
+	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
+		r.detect.ICMP(p)
+	} else {
+		r.table.Packet(p)
+	}
 }
 
 // liveClock advances the packet clock to now (capture time) when no packet
-// did: flows idle past their timeout end although traffic stopped.
+// did: flows idle past their timeout end, and the detectors' pending
+// transactions expire, although traffic stopped.
 func (r *run) liveClock(now int64) {
 	r.table.Advance(now)
+	r.detect.Advance(now)
 }
 
 func (l *liveLoop) write() {
@@ -386,8 +392,9 @@ func (l *liveLoop) pending() {
 		return
 	}
 	for ; l.pendingOut < len(r.judge.pending); l.pendingOut++ {
-		rec := r.rep.Flows[r.judge.pending[l.pendingOut].rec]
-		snap.FlowSnapshot(&rec, "ended")
+		if rec := r.recs.get(r.judge.pending[l.pendingOut].rec); rec != nil {
+			snap.FlowSnapshot(rec, "ended")
+		}
 	}
 }
 
@@ -400,10 +407,10 @@ func (l *liveLoop) snapshot() {
 		return
 	}
 	r.table.Each(func(f *flows.Flow) {
-		rec := r.record(f)
+		rec := r.record(f, f.ID())
 		if r.judge.engine != nil {
 			ff := facts(f)
-			v := r.judge.engine.Verdict(&ff)
+			v := r.verdict(&ff)
 			if v.ClientRole != 0 {
 				rec.ClientRole = v.ClientRole.String()
 			}
