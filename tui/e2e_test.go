@@ -110,9 +110,14 @@ func TestViewInTmux(t *testing.T) {
 	}
 	// w writes the evidence next to where the UI was started.
 	keys("w")
-	waitFor("the written file", func(s string) bool { return strings.Contains(s, "wrote ") })
+	s = waitFor("the written file", func(s string) bool { return strings.Contains(s, "wrote ") })
 	if m, _ := filepath.Glob(filepath.Join(tmp, "edgeaudit-*.pcapng")); len(m) == 0 {
-		t.Errorf("w wrote no pcapng in %s", tmp)
+		ents, _ := os.ReadDir(tmp)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("w wrote no pcapng in %s (it holds %v); screen:\n%s", tmp, names, s)
 	}
 	keys("?")
 	waitFor("the help", func(s string) bool {

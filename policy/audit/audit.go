@@ -166,6 +166,7 @@ type source struct {
 	firstNS  int64
 	lastNS   int64
 	index    int
+	err      error // why reading stopped early, reported at the end
 }
 
 type run struct {
@@ -221,32 +222,21 @@ func newRun(inputs []*Input, o Options) *run {
 	return r
 }
 
-// advance reads the next decodable frame of s into s.pkt.
+// advance reads the next decodable frame of s into s.pkt. It runs on the
+// reader stage: it touches only s and the reader's counters.
 func (r *run) advance(s *source) {
 	for {
 		err := s.in.Src.Next(&s.pkt)
 		if err != nil {
 			s.done, s.ready = true, false
 			if !errors.Is(err, io.EOF) {
-				r.inputError(s, err)
+				s.err = err
 			}
 			return
 		}
-		s.rep.Packets++
-		s.rep.Bytes += uint64(s.pkt.WireLen)
-		r.packets++
-		r.bytes += uint64(s.pkt.WireLen)
-		if s.firstNS == 0 || s.pkt.Time < s.firstNS {
-			s.firstNS = s.pkt.Time
-		}
-		if s.pkt.Time > s.lastNS {
-			s.lastNS = s.pkt.Time
-		}
+		s.count(&s.pkt)
 		if err := s.dec.Decode(&s.pkt); err != nil {
-			s.rep.DecodeErrors++
-			if len(s.badFirst) < 5 {
-				s.badFirst = append(s.badFirst, s.pkt.Frame)
-			}
+			s.badFrame(s.pkt.Frame)
 			continue
 		}
 		s.ready = true
@@ -254,16 +244,103 @@ func (r *run) advance(s *source) {
 	}
 }
 
+// count accounts a frame read from s, decodable or not.
+func (s *source) count(p *decode.Packet) {
+	s.rep.Packets++
+	s.rep.Bytes += uint64(p.WireLen)
+	if s.firstNS == 0 || p.Time < s.firstNS {
+		s.firstNS = p.Time
+	}
+	if p.Time > s.lastNS {
+		s.lastNS = p.Time
+	}
+}
+
+func (s *source) badFrame(frame uint64) {
+	s.rep.DecodeErrors++
+	if len(s.badFirst) < 5 {
+		s.badFirst = append(s.badFirst, frame)
+	}
+}
+
+// packet is the per-packet work after decoding, the same for files and
+// live sources: ICMP errors go to the detectors, TCP and UDP to the flows.
+func (r *run) packet(p *decode.Packet) {
+	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
+		r.detect.ICMP(p)
+	} else {
+		r.table.Packet(p)
+	}
+}
+
+// batch carries decoded packets from the reader stage to the analysis
+// stage. Payloads are copied into buf (the reader's buffers are reused);
+// frame bytes are not carried, nothing after decoding needs them.
+type batch struct {
+	pkts    []decode.Packet
+	buf     []byte
+	packets uint64 // frames read so far, for progress
+	bytes   uint64
+}
+
+const (
+	batchPackets = 512
+	batchBytes   = 512 << 10
+	batchesAhead = 8
+)
+
+// loop runs the file pipeline in two stages on two goroutines: reading,
+// merging by time and decoding on one, flows, classification, verdicts and
+// detectors on the other, in the same order, so results are those of a
+// single-threaded run.
 func (r *run) loop(ctx context.Context) error {
 	r.start = r.o.Now()
 	r.lastProg = r.start
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *batch, batchesAhead)
+	free := make(chan *batch, batchesAhead+2)
+	for i := 0; i < batchesAhead+2; i++ {
+		free <- &batch{pkts: make([]decode.Packet, 0, batchPackets), buf: make([]byte, 0, batchBytes)}
+	}
+	readErr := make(chan error, 1)
+	go func() { readErr <- r.read(ctx, full, free) }()
+	var err error
+	for b := range full {
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			for i := range b.pkts {
+				r.packet(&b.pkts[i])
+			}
+			r.packets, r.bytes = b.packets, b.bytes
+			r.progress(false)
+		}
+		free <- b
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// read is the reader stage: it merges the sources by packet time and hands
+// decoded packets over in batches. It owns the sources until it returns.
+func (r *run) read(ctx context.Context, full, free chan *batch) error {
+	defer close(full)
 	for _, s := range r.srcs {
 		r.advance(s)
 		if s.ready || s.rep.Packets > 0 {
 			r.readable++
 		}
 	}
-	var n uint64
+	var packets, bytes uint64
+	for _, s := range r.srcs {
+		packets += s.rep.Packets
+		bytes += s.rep.Bytes
+	}
+	var b *batch
 	for {
 		// Merge by time: the few inputs of one run make a linear scan
 		// cheaper than a heap.
@@ -276,22 +353,40 @@ func (r *run) loop(ctx context.Context) error {
 		if next == nil {
 			break
 		}
-		p := &next.pkt
-		if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
-			r.detect.ICMP(p)
-		} else {
-			r.table.Packet(p)
-		}
-		r.advance(next)
-		n++
-		if n&4095 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+		if b == nil {
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			r.progress(false)
+			b.pkts, b.buf = b.pkts[:0], b.buf[:0]
+		}
+		b.add(&next.pkt)
+		np, nb := next.rep.Packets, next.rep.Bytes
+		r.advance(next)
+		packets += next.rep.Packets - np
+		bytes += next.rep.Bytes - nb
+		if len(b.pkts) == cap(b.pkts) || len(b.buf) > batchBytes-65536 {
+			b.packets, b.bytes = packets, bytes
+			full <- b
+			b = nil
 		}
 	}
+	if b != nil {
+		b.packets, b.bytes = packets, bytes
+		full <- b
+	}
 	return nil
+}
+
+// add copies a decoded packet into the batch.
+func (b *batch) add(p *decode.Packet) {
+	start := len(b.buf)
+	b.buf = append(b.buf, p.Payload...)
+	b.pkts = append(b.pkts, *p)
+	q := &b.pkts[len(b.pkts)-1]
+	q.Data = nil
+	q.Payload = b.buf[start:len(b.buf):len(b.buf)]
 }
 
 func (r *run) progress(done bool) {
@@ -338,6 +433,11 @@ func (r *run) inputError(s *source, err error) {
 }
 
 func (r *run) finish() *report.Report {
+	for _, s := range r.srcs {
+		if s.err != nil {
+			r.inputError(s, s.err)
+		}
+	}
 	r.table.Flush()
 	r.detect.Finish(r.detected)
 	r.judge.finish(r)

@@ -317,13 +317,7 @@ func (l *liveLoop) frame(s *source) {
 // livePacket is the per-packet work of the pipeline. It must stay the same
 // as the body of Run's loop: when that changes, factor both into one
 // method (the lead's audit.go owns the loop).
-func (r *run) livePacket(p *decode.Packet) {
-	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
-		r.detect.ICMP(p)
-	} else {
-		r.table.Packet(p)
-	}
-}
+func (r *run) livePacket(p *decode.Packet) { r.packet(p) }
 
 // liveClock advances the packet clock to now (capture time) when no packet
 // did: flows idle past their timeout end, and the detectors' pending
