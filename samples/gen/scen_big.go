@@ -33,7 +33,10 @@ func genBig(g *gen) error {
 	nw := &netw{rng: rngFor("big"), snatAccess: true}
 	t := epoch
 	n, size := 0, 24
-	for n < g.n {
+	for round := 0; n < g.n; round++ {
+		// Every fourth round the HLB also SNATs A/V (the HLB-02 fault), so
+		// the big capture has findings from its first seconds on.
+		nw.snatAV = round%4 == 1
 		out := newCapture("big", "outside")
 		nw.out = out
 		end := poolTraffic(nw, t, 40)
