@@ -8,7 +8,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 30s
 BENCHN    ?= 5000000
 
-.PHONY: all build demo test deps vet unit race fuzz fuzz-ci bench profile samples lab lab-test clean
+.PHONY: all build demo test deps vet unit race fuzz fuzz-ci bench bench-batch profile samples lab lab-test clean
 
 all: build
 
@@ -51,6 +51,12 @@ samples:
 # Stage benchmarks and the whole audit on the Edge workload (BENCHN packets).
 bench: build
 	BENCHN=$(BENCHN) ./.ci/bench
+
+# Batch speed-up: 8 independent copies of a generated capture (BATCHN
+# packets each) audited with --jobs 1 and --jobs 2 (policy/audit).
+BATCHN    ?= 200000
+bench-batch:
+	BATCHN=$(BATCHN) $(GO) test -run '^$$' -bench BatchJobs -benchtime 3x -count 3 ./policy/audit/
 
 lab: build
 	@test -n "$(DIR)" || { echo "usage: make lab DIR=folder [SCENARIO=compliant]"; exit 2; }

@@ -11,13 +11,23 @@ import (
 // leaves a half-written file under the final name.
 type AtomicFile struct {
 	*os.File
-	path string
-	done bool
+	path   string
+	done   bool
+	direct bool // the target is a device, pipe or socket: written in place
 }
 
 // CreateAtomic starts writing path. Finish with Commit, or Abort to discard;
 // calling Abort after Commit is a no-op, so `defer f.Abort()` is safe.
 func CreateAtomic(path string) (*AtomicFile, error) {
+	// Renaming over /dev/null or a FIFO would replace the device with a
+	// regular file: write to those directly, there is nothing to tear.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && !st.IsDir() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &AtomicFile{File: f, path: path, direct: true}, nil
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -40,6 +50,9 @@ func (a *AtomicFile) Commit() error {
 		return errors.New(a.path + ": already committed or aborted")
 	}
 	a.done = true
+	if a.direct {
+		return a.File.Close()
+	}
 	tmp := a.File.Name()
 	err := a.File.Chmod(0o644)
 	if err == nil {
@@ -71,5 +84,8 @@ func (a *AtomicFile) Abort() error {
 	}
 	a.done = true
 	a.File.Close()
+	if a.direct {
+		return nil
+	}
 	return os.Remove(a.File.Name())
 }

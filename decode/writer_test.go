@@ -120,3 +120,26 @@ func TestWriteEvidence(t *testing.T) {
 		t.Errorf("directory holds %v", ents)
 	}
 }
+
+// TestCreateAtomicDevice: writing to /dev/null (or a FIFO) must not rename a
+// regular file over the device.
+func TestCreateAtomicDevice(t *testing.T) {
+	st, err := os.Stat(os.DevNull)
+	if err != nil || st.Mode().IsRegular() {
+		t.Skip("no /dev/null device here")
+	}
+	f, err := CreateAtomic(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("report")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st, err = os.Stat(os.DevNull)
+	if err != nil || st.Mode()&os.ModeDevice == 0 {
+		t.Fatalf("%s is no longer a device: %v %v", os.DevNull, st.Mode(), err)
+	}
+}

@@ -72,6 +72,6 @@ checks it against Microsoft's Edge port tables and load-balancer requirements.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAuditCmd(), newViewCmd(), newLiveCmd(), newPolicyCmd(), newVersionCmd())
+	root.AddCommand(newAuditCmd(), newViewCmd(), newLiveCmd(), newMergeCmd(), newPolicyCmd(), newVersionCmd())
 	return root
 }

@@ -11,14 +11,18 @@ package audit
 // are sorted by the time of their first packet; a file joins the group
 // before it when its first packet is not later than the last packet of
 // any file already in that group (the time ranges overlap, end points
-// included); otherwise it starts a new group. Every file's first packet
-// time is read (open, sniff, one record). A file's last packet time is
-// read only when it decides something: when the next file's first packet
-// is later than every time known so far for the group. Reading the last
-// time means reading the file through (for a compressed file, decompressing
-// it; no packet is decoded), so a directory of N rotated files costs N-1
-// such reads, a directory of points of one moment usually one. Files
-// whose first record cannot be read are groups of their own.
+// included); otherwise it starts a new group.
+//
+// Cost. Every file's first packet time is read (open, sniff, one record).
+// Last packet times are read lazily: only when the next file's first
+// packet is later than every time known so far for the group, and only
+// until a packet at or after it turns up (that proves the overlap). Such a
+// read goes through the records without decoding packets; a compressed
+// file is decompressed. So the capture points of one moment cost almost
+// nothing, while a directory of N rotated, non-overlapping files costs N-1
+// whole reads (measured on a 43 MB, 200k-packet capture: 3 % of its audit
+// time plain, 16 % zstd, 43 % gzip); --group dir or file skips them.
+// Files whose first record cannot be read are groups of their own.
 
 import (
 	"context"
@@ -26,8 +30,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,6 +149,8 @@ type GroupResult struct {
 	// Err is ErrNoInput when not a single file of the group could be
 	// read, or the context's error when the run was interrupted.
 	Err error
+	// Prepared is what Batch.Prepare made of the result.
+	Prepared any
 }
 
 // Batch is a planned batch: files sniffed, grouped and sharded.
@@ -153,6 +161,11 @@ type Batch struct {
 	Skipped int
 	// Prefix is true when ids carry the group id.
 	Prefix bool
+	// Prepare, when set, is called with each finished group on the
+	// goroutine that ran it, before the serialised call of Run's each:
+	// the place for work that may run in parallel (encoding the group's
+	// records), its result left in GroupResult.Prepared.
+	Prepare func(*GroupResult)
 
 	o          BatchOptions
 	bytesTotal int64
@@ -342,22 +355,27 @@ func sniff(bf BatchFile) (*FileInfo, *Problem) {
 	return in, nil
 }
 
-// lastTime reads a file through (records only, no packet decoding) for the
-// time of its last packet. Reading stops at damage.
-func lastTime(ctx context.Context, in *FileInfo) {
-	in.lastKnown = true
+// lastTime reads a file (records only, no packet decoding) until a packet
+// at or after bound shows that the file reaches it (bound 0: to the end),
+// raising in.Last. Only reaching the end (or damage) makes in.Last final.
+func lastTime(ctx context.Context, in *FileInfo, bound int64) {
 	f, err := decode.Open(in.Path)
 	if err != nil {
+		in.lastKnown = true
 		return
 	}
 	defer f.Close()
 	var p decode.Packet
 	for n := 0; ; n++ {
 		if f.Next(&p) != nil {
+			in.lastKnown = true
 			return
 		}
 		if p.Time > in.Last {
 			in.Last = p.Time
+		}
+		if bound != 0 && p.Time >= bound {
+			return
 		}
 		if n&65535 == 0 && ctx.Err() != nil {
 			return
@@ -393,13 +411,19 @@ func groupKey(ctx context.Context, key string, files []*FileInfo, mode GroupMode
 			continue
 		}
 		if cur != nil && f.First > maxLast {
+			// Read on only as far as needed: a packet of the group at or
+			// after f's first one is enough to join f.
+			keep := unresolved[:0]
 			for _, u := range unresolved {
-				if !u.lastKnown {
-					lastTime(ctx, u)
+				if !u.lastKnown && f.First > maxLast {
+					lastTime(ctx, u, f.First)
 				}
 				maxLast = max(maxLast, u.Last)
+				if !u.lastKnown {
+					keep = append(keep, u)
+				}
 			}
-			unresolved = unresolved[:0]
+			unresolved = keep
 		}
 		if cur == nil || f.First > maxLast {
 			cur = &Group{Key: key}
@@ -444,6 +468,9 @@ func (b *Batch) Run(ctx context.Context, each func(*GroupResult) error) error {
 	var firstErr error
 	parallel(ctx, len(order), b.o.Jobs, func(i int) {
 		res := b.runGroup(ctx, order[i])
+		if b.Prepare != nil && res.Report != nil {
+			b.Prepare(res)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if firstErr != nil {
@@ -534,6 +561,26 @@ func (b *Batch) Progress() BatchProgress {
 	}
 	b.mu.Unlock()
 	return p
+}
+
+// TuneGC sets the garbage collector for a batch of jobs runs, unless the
+// environment already does (GOGC or GOMEMLIMIT): collections 5x rarer
+// (GOGC=400) — a run allocates per flow and per packet, and with the
+// default the collector's own work, spread over the other cores, is a
+// fifth of a run's CPU time and takes the core a second job would use —
+// under a soft memory limit of 32 MiB + 80 MiB per job, so the heap stays
+// bounded and the collector works harder as it nears the limit. It
+// returns a function that restores the previous settings.
+func TuneGC(jobs int) (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	pct := debug.SetGCPercent(400)
+	lim := debug.SetMemoryLimit(32<<20 + int64(max(jobs, 1))*80<<20)
+	return func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(lim)
+	}
 }
 
 // parallel calls fn(0..n-1) on up to jobs goroutines; it stops handing out
