@@ -30,9 +30,10 @@ func Write(w io.Writer, r *Report, format string) error {
 }
 
 // WriteJSON writes the whole report as one JSON document. Control characters
-// in packet-derived strings are escaped as JSON escapes them.
+// in packet-derived strings are escaped as JSON escapes them, and C1 and
+// bidi controls as \uXXXX too (jsonSafe).
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(jsonSafe(w))
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
@@ -74,7 +75,9 @@ func (rec Record) MarshalJSON() ([]byte, error) {
 type NDJSONWriter struct{ enc *json.Encoder }
 
 // NewNDJSONWriter returns a writer of one JSON object per line.
-func NewNDJSONWriter(w io.Writer) *NDJSONWriter { return &NDJSONWriter{enc: json.NewEncoder(w)} }
+func NewNDJSONWriter(w io.Writer) *NDJSONWriter {
+	return &NDJSONWriter{enc: json.NewEncoder(jsonSafe(w))}
+}
 
 // Input writes an input record.
 func (n *NDJSONWriter) Input(in *Input) error { return n.enc.Encode(Record{Type: "input", Input: in}) }
