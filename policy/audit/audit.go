@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -61,6 +62,9 @@ type Options struct {
 	TopFlows int
 	// Now returns the wall clock for progress; tests may fix it.
 	Now func() time.Time
+	// SingleStage runs reading and analysis on one goroutine (always so
+	// when GOMAXPROCS is 1).
+	SingleStage bool
 }
 
 // Input is one source of packets: a capture file or a live interface.
@@ -296,6 +300,9 @@ const (
 func (r *run) loop(ctx context.Context) error {
 	r.start = r.o.Now()
 	r.lastProg = r.start
+	if r.o.SingleStage || runtime.GOMAXPROCS(0) == 1 {
+		return r.loopSingle(ctx)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	full := make(chan *batch, batchesAhead)
@@ -323,6 +330,47 @@ func (r *run) loop(ctx context.Context) error {
 		err = rerr
 	}
 	return err
+}
+
+// loopSingle is the pipeline on one goroutine, for one core (where handing
+// batches over would only cost) and to check the two-stage run against.
+func (r *run) loopSingle(ctx context.Context) error {
+	for _, s := range r.srcs {
+		r.advance(s)
+		if s.ready || s.rep.Packets > 0 {
+			r.readable++
+		}
+	}
+	defer r.countSources()
+	for n := uint64(1); ; n++ {
+		var next *source
+		for _, s := range r.srcs {
+			if s.ready && (next == nil || s.pkt.Time < next.pkt.Time) {
+				next = s
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		r.packet(&next.pkt)
+		r.advance(next)
+		if n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r.countSources()
+			r.progress(false)
+		}
+	}
+}
+
+// countSources totals the frames read, for progress.
+func (r *run) countSources() {
+	r.packets, r.bytes = 0, 0
+	for _, s := range r.srcs {
+		r.packets += s.rep.Packets
+		r.bytes += s.rep.Bytes
+	}
 }
 
 // read is the reader stage: it merges the sources by packet time and hands

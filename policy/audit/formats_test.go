@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -171,5 +172,33 @@ func TestTopFlows(t *testing.T) {
 	}
 	if !reflect.DeepEqual(top.Summary.Findings, all.Summary.Findings) || len(top.Findings) != len(all.Findings) {
 		t.Errorf("findings differ: %v vs %v", top.Summary.Findings, all.Summary.Findings)
+	}
+}
+
+// TestStagesAgree: the two-stage pipeline must give exactly the report of
+// the single-goroutine run, on every sample scenario.
+func TestStagesAgree(t *testing.T) {
+	if _, err := os.Stat(samples + "edge-mixed.pcap"); err != nil {
+		t.Skip("samples not generated")
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			var topo *policy.Topology
+			if sc.topology != "" {
+				topo = loadTopology(t, samples+sc.topology)
+			}
+			var out [2]bytes.Buffer
+			for i, single := range []bool{true, false} {
+				inputs, _ := audit.OpenFiles(samplePaths(sc.inputs))
+				rep, err := audit.Run(context.Background(), inputs, nil, audit.Options{Topology: topo, SingleStage: single})
+				if err != nil {
+					t.Fatal(err)
+				}
+				report.WriteJSON(&out[i], rep)
+			}
+			if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+				t.Errorf("two-stage report differs:\n%s", firstDiff(out[1].String(), out[0].String()))
+			}
+		})
 	}
 }
