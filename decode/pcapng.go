@@ -26,7 +26,7 @@ const (
 // Bounds on what interface blocks may make us keep: a hostile file could
 // otherwise declare millions of interfaces with 64 KiB names.
 const (
-	maxInterfaces = 4096
+	maxInterfaces = 1024 // = policy/audit pointsPerInput: interface i of input n is point n*1024+i
 	maxIfaceText  = 256
 )
 

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -15,17 +16,74 @@ const (
 	maxEvidencePerFinding = 20
 )
 
+// maxFindingsPerKind bounds the distinct findings (distinct subjects) of
+// one kind (issue 11): a scan of every port of every address would
+// otherwise make one finding per flow and hold them all. Beyond it the
+// findings of that kind are folded into one input finding that counts
+// them, with the worst severity folded, so --fail-on still sees them.
+const maxFindingsPerKind = 1000
+
 // aggregator folds repeats of the same finding (same kind, requirement,
 // rule and subject) into one with a count, so a port scan is one finding
 // with a thousand flows, not a thousand findings.
 type aggregator struct {
-	sink  Sink
-	byKey map[string]*policy.Finding
-	order []*policy.Finding
+	sink     Sink
+	byKey    map[string]*policy.Finding
+	order    []*policy.Finding
+	perKind  map[policy.Kind]int             // distinct findings kept per kind
+	overflow map[policy.Kind]*policy.Finding // the folded rest, per kind
 }
 
 func newAggregator(s Sink) *aggregator {
-	return &aggregator{sink: s, byKey: map[string]*policy.Finding{}}
+	return &aggregator{sink: s, byKey: map[string]*policy.Finding{},
+		perKind: map[policy.Kind]int{}, overflow: map[policy.Kind]*policy.Finding{}}
+}
+
+// id is the id of the finding that key was filed under: its own, or the
+// overflow finding of its kind when maxFindingsPerKind folded it.
+func (a *aggregator) id(key string) string {
+	if g, ok := a.byKey[key]; ok {
+		return g.ID
+	}
+	kind, _, _ := strings.Cut(key, "\x00")
+	if o := a.overflow[policy.Kind(kind)]; o != nil {
+		return o.ID
+	}
+	return ""
+}
+
+// fold counts f in the overflow finding of its kind.
+func (a *aggregator) fold(f *policy.Finding) string {
+	o := a.overflow[f.Kind]
+	if o == nil {
+		o = &policy.Finding{Kind: policy.KindInput, Severity: f.Severity,
+			Subject:     "finding bound " + string(f.Kind),
+			Consequence: "these findings are counted but not listed one by one",
+			Fix:         "audit the capture with a narrower --topology or split it; the listed findings show the pattern",
+			ID:          "F" + strconv.Itoa(len(a.order)+1)}
+		a.overflow[f.Kind] = o
+		a.order = append(a.order, o)
+	}
+	n := f.Count
+	if n == 0 {
+		n = 1
+	}
+	o.Count += n
+	o.Severity = max(o.Severity, f.Severity)
+	o.Message = fmt.Sprintf("more than %d distinct findings of kind %s: %d more occurrences were counted here instead of being listed (bound on findings per kind)",
+		maxFindingsPerKind, f.Kind, o.Count)
+	for _, id := range f.Flows {
+		if len(o.Flows) < maxFlowsPerFinding {
+			o.Flows = append(o.Flows, id)
+		}
+	}
+	for _, e := range f.Evidence {
+		if len(o.Evidence) < maxEvidencePerFinding {
+			o.Evidence = append(o.Evidence, e)
+		}
+	}
+	a.emit(o)
+	return o.ID
 }
 
 func (a *aggregator) len() int { return len(a.order) }
@@ -35,6 +93,10 @@ func (a *aggregator) add(f *policy.Finding) string {
 	key := aggregateKey(f)
 	g, ok := a.byKey[key]
 	if !ok {
+		if a.perKind[f.Kind] >= maxFindingsPerKind {
+			return a.fold(f)
+		}
+		a.perKind[f.Kind]++
 		c := *f
 		c.Flows = append([]string(nil), f.Flows...)
 		c.Evidence = append([]policy.Evidence(nil), f.Evidence...)

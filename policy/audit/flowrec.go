@@ -149,7 +149,7 @@ func (r *run) judgeFlow(ff *policy.FlowFacts, point int, frame uint64, first int
 	}
 	r.prepare(v.Finding, transportName(ff.Transport), ff.Server.String(), id, r.firstEvidence(point, frame, first, ff))
 	if key := aggregateKey(v.Finding); key == early {
-		return v, r.find.byKey[key].ID
+		return v, r.find.id(key)
 	}
 	return v, r.find.add(v.Finding)
 }
