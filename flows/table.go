@@ -209,7 +209,6 @@ func (t *Table) newFlow(k Key, p *decode.Packet) *Flow {
 	if serverSpeaksFirst(p, &t.msg) {
 		f.Client, f.Server = f.Server, f.Client
 	}
-	f.cls = t.newClass()
 	f.list = listUDP
 	if p.Proto == decode.ProtoTCP {
 		f.list = listTCP
@@ -306,10 +305,10 @@ func (t *Table) tcp(f *Flow, d Dir, p *decode.Packet) {
 			t.close(f)
 		}
 	}
-	if len(p.Payload) == 0 || f.cls == nil {
+	if len(p.Payload) == 0 || (f.Decided && f.cls == nil) {
 		return
 	}
-	s := &f.cls.streams[d]
+	s := &t.class(f).streams[d]
 	added, dropped := s.add(p.Seq, p.Payload, t.cfg.StreamBytes, &t.budget)
 	if dropped > 0 || (added < len(p.Payload) && s.full && s.delivered() < t.cfg.StreamBytes) {
 		t.stats.StreamDropped += uint64(dropped)
@@ -336,7 +335,7 @@ func (t *Table) udp(f *Flow, d Dir, p *decode.Packet) {
 	if f.Decided || len(pl) == 0 {
 		return
 	}
-	c := f.cls
+	c := t.class(f)
 	if len(c.dgramSpan) < 2*t.cfg.Datagrams {
 		n := len(pl)
 		if n > maxDatagramKept {
@@ -364,7 +363,7 @@ const (
 const maxDatagramKept = 2048
 
 func (t *Table) classify(f *Flow) {
-	c := f.cls
+	c := t.class(f)
 	in := &c.in
 	in.Transport = f.Proto
 	in.ClientPort, in.ServerPort = f.Client.Port, f.Server.Port
@@ -460,6 +459,22 @@ func (t *Table) releaseBuffers(f *Flow) {
 	t.budget += len(c.dgramArea)
 	c.reset()
 	t.clsFree = append(t.clsFree, c)
+}
+
+// class returns the flow's classification state, taking one from the pool
+// on the flow's first payload: flows that never carry any (a SYN flood)
+// cost no buffers.
+func (t *Table) class(f *Flow) *classState {
+	if f.cls == nil {
+		f.cls = t.newClass()
+		if f.TCP.SYN {
+			f.cls.streams[C2S].syn(f.TCP.ISN)
+		}
+		if f.TCP.SYNACK {
+			f.cls.streams[S2C].syn(f.TCP.ServerISN)
+		}
+	}
+	return f.cls
 }
 
 func (t *Table) newClass() *classState {

@@ -175,6 +175,14 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	switch f.format {
+	case "text":
+		// The text report lists only the busiest flows; keeping every
+		// record would make memory grow with the number of flows.
+		o.TopFlows = report.TextTopFlows
+	case "csv":
+		o.TopFlows = 1 // findings only
+	}
 	files, err := collectInputs(args, f.filesFrom, cmd.InOrStdin())
 	if err != nil {
 		return usageErr("%v", err)

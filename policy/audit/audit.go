@@ -171,6 +171,7 @@ type source struct {
 	lastNS   int64
 	index    int
 	err      error // why reading stopped early, reported at the end
+	flows    uint64 // flows ended at this input's points (analysis stage)
 }
 
 type run struct {
@@ -511,6 +512,7 @@ func (r *run) finish() *report.Report {
 			}
 		}
 		s.rep.First, s.rep.Last = report.TimeString(s.firstNS), report.TimeString(s.lastNS)
+		s.rep.Flows = s.flows
 		r.rep.Inputs = append(r.rep.Inputs, s.rep)
 		_ = s.in.Src.Close()
 	}

@@ -108,6 +108,9 @@ func newJudge(o Options) *judge {
 
 // flowEnd is the flow table's End hook.
 func (r *run) flowEnd(f *flows.Flow) {
+	if i := f.Point / pointsPerInput; i < len(r.srcs) {
+		r.srcs[i].flows++
+	}
 	id := f.ID()
 	r.detect.FlowEnd(f, id)
 	ff := facts(f)

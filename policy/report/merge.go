@@ -117,10 +117,14 @@ func (x *FileIndex) FindingFileNames(f *Finding) []string {
 func FileRows(r *Report, group string) []FileRow {
 	x := NewFileIndex(r)
 	rows := make([]FileRow, len(r.Inputs))
+	counted := false
 	for i, in := range r.Inputs {
-		rows[i] = FileRow{File: in.Path, Group: group, Packets: in.Packets, Bytes: in.Bytes, Damaged: in.Error, position: i}
+		rows[i] = FileRow{File: in.Path, Group: group, Packets: in.Packets, Bytes: in.Bytes, Flows: in.Flows, Damaged: in.Error, position: i}
+		counted = counted || in.Flows > 0
 	}
-	for i := range r.Flows {
+	// Reports that count flows per input (all since the count was added)
+	// may keep only some flow records; older ones are counted by record.
+	for i := 0; !counted && i < len(r.Flows); i++ {
 		if n := x.FlowFile(&r.Flows[i]); n >= 0 {
 			rows[n].Flows++
 		}

@@ -32,6 +32,7 @@ type Input struct {
 	Compression  string   `json:"compression"`
 	Packets      uint64   `json:"packets"`
 	Bytes        uint64   `json:"bytes"`
+	Flows        uint64   `json:"flows"` // conversations seen at this input's points
 	First        string   `json:"first"`
 	Last         string   `json:"last"`
 	DecodeErrors uint64   `json:"decode_errors"`

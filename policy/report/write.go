@@ -148,9 +148,12 @@ func csvSafe(s string) string {
 	return s
 }
 
+// TextTopFlows is how many of the busiest flows the text report lists.
+const TextTopFlows = 10
+
 // TextOptions tunes the text report.
 type TextOptions struct {
-	TopFlows int // busiest flows listed; 0 means 10
+	TopFlows int // busiest flows listed; 0 means TextTopFlows
 }
 
 // WriteText writes the report for a person at a terminal: what was read,
@@ -158,7 +161,7 @@ type TextOptions struct {
 // Every string passes Printable.
 func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	if o.TopFlows == 0 {
-		o.TopFlows = 10
+		o.TopFlows = TextTopFlows
 	}
 	p := &printer{w: w}
 	s := r.Summary
