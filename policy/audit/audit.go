@@ -170,7 +170,7 @@ type source struct {
 	firstNS  int64
 	lastNS   int64
 	index    int
-	err      error // why reading stopped early, reported at the end
+	err      error  // why reading stopped early, reported at the end
 	flows    uint64 // flows ended at this input's points (analysis stage)
 }
 
