@@ -74,7 +74,13 @@ func (rs *records) get(i int) *report.Flow {
 
 // list returns the kept records (Report.Finish orders them).
 func (rs *records) list() []report.Flow {
-	out := make([]report.Flow, 0, len(rs.all)-int(rs.dropped))
+	n := 0
+	for _, r := range rs.all {
+		if r != nil {
+			n++
+		}
+	}
+	out := make([]report.Flow, 0, n)
 	for _, r := range rs.all {
 		if r != nil {
 			out = append(out, *r)
