@@ -54,7 +54,7 @@ fuzz:
 	@./.ci/fuzz-all $(FUZZTIME)
 
 fuzz-ci:
-	@./.ci/fuzz-all 5s
+	@./.ci/fuzz-all 3000x
 
 samples:
 	$(GO) run ./samples/gen -o samples
