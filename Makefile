@@ -9,7 +9,7 @@ FUZZTIME  ?= 30s
 BENCHN    ?= 5000000
 BENCHFILE ?= $(HOME)/.cache/edgeaudit-bench/edge-$(BENCHN).pcap
 
-.PHONY: all build demo test deps vet unit race fuzz fuzz-ci vulncheck bench bench-batch profile samples lab lab-test clean
+.PHONY: all build demo test deps vet unit race fuzz fuzz-ci vulncheck duckdb-test bench bench-batch profile samples lab lab-test clean
 
 all: build
 
@@ -37,8 +37,14 @@ race:
 # run of every fuzz target.
 test: deps build vet
 	$(GO) test -race -count=1 ./...
+	$(MAKE) duckdb-test
 	$(MAKE) fuzz-ci
 	$(MAKE) vulncheck
+
+# The Parquet output opened in DuckDB (a module of its own: edgeaudit does
+# not depend on DuckDB's cgo library).
+duckdb-test:
+	cd policy/report/duckdbcheck && $(GO) test -count=1 ./...
 
 # govulncheck needs its vulnerability database; where it cannot be reached
 # (an offline machine) say so rather than fail. GOVULNDB=file:///mirror

@@ -509,6 +509,12 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 	b.mu.Unlock()
 	o := b.o.Options
 	o.Sink = nil
+	// With several groups at once the cores are already shared between
+	// runs: a run's own reader/analysis stages would only add the cost of
+	// handing batches over.
+	if b.o.Jobs > 1 {
+		o.SingleStage = true
+	}
 	rep, err := Run(ctx, inputs, problems, o)
 	b.mu.Lock()
 	for _, in := range inputs {
