@@ -54,7 +54,7 @@ type Options struct {
 	Decoder      decode.DecoderOptions
 	Sink         Sink
 	// MaxFlowRecords bounds the flow records a report keeps; flows beyond
-	// it are still analysed and counted. 0 means 500,000.
+	// it are still analysed and counted. 0 means DefaultMaxFlowRecords.
 	MaxFlowRecords int
 	// TopFlows, when positive, keeps only the records of the N flows with
 	// the most bytes (the text report's busiest flows), so memory does not
@@ -76,6 +76,10 @@ type Input struct {
 	// unless that is ambiguous).
 	Name string
 }
+
+// DefaultMaxFlowRecords bounds the flow records a JSON report holds in
+// memory (about 0.7 KB each); the rest are counted, with an input finding.
+const DefaultMaxFlowRecords = 50_000
 
 // ErrNoInput is returned when not a single input could be read.
 var ErrNoInput = errors.New("no input could be read")
@@ -198,7 +202,7 @@ func newRun(inputs []*Input, o Options) *run {
 		o.Now = time.Now
 	}
 	if o.MaxFlowRecords == 0 {
-		o.MaxFlowRecords = 500_000
+		o.MaxFlowRecords = DefaultMaxFlowRecords
 	}
 	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}, early: map[flowRef]string{}}
 	r.judge = newJudge(o)
@@ -528,7 +532,8 @@ func (r *run) finish() *report.Report {
 	}
 	if r.recs.dropped > 0 {
 		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(r.recs.dropped),
-			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.recs.dropped, r.o.MaxFlowRecords)})
+			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.recs.dropped, r.o.MaxFlowRecords),
+			Fix:     "raise --max-flow-records for a report with every flow (memory grows by about 0.7 KB per flow), or use --format parquet/ndjson per file"})
 	}
 	r.rep.Findings = r.find.all()
 	r.rep.Topology = r.judge.topologyInfo()

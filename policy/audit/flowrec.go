@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -82,10 +83,15 @@ type judge struct {
 	source   string
 	inferred *policy.Inferred
 	pending  []pending
+	early    bool // roles were inferred before the end, from the first maxPending flows
 }
 
 // pending is a flow waiting for inferred roles: compact, since a capture
 // without a topology holds one for every flow until the end.
+// maxPending bounds the flows held for inference: beyond it, roles are
+// inferred from the flows seen so far.
+const maxPending = 100_000
+
 type pending struct {
 	facts policy.FlowFacts
 	point int
@@ -125,6 +131,12 @@ func (r *run) flowEnd(f *flows.Flow) {
 		// Roles are inferred from all flows at the end; judge then.
 		i := r.recs.add(rec)
 		r.judge.pending = append(r.judge.pending, pending{facts: ff, point: f.Point, frame: f.FirstFrame, time: f.First, rec: i})
+		if len(r.judge.pending) >= maxPending {
+			// Held facts would grow with the capture: infer from what
+			// was seen so far and judge the rest as it comes.
+			r.judge.finish(r)
+			r.judge.early = true
+		}
 		return
 	}
 	ref := flowRef{f.Point, f.FirstFrame}
@@ -267,6 +279,9 @@ func (j *judge) topologyInfo() report.Topology {
 			t.Inferred = append(t.Inferred, a.String()+": "+ir.Role.String()+" ("+ir.Why+")")
 		}
 		t.Unchecked = j.inferred.Unchecked()
+		if j.early {
+			t.Unchecked = append([]string{fmt.Sprintf("Roles were inferred from the first %d flows only (a bound on the facts held for inference); later flows were judged with them.", maxPending)}, t.Unchecked...)
+		}
 	}
 	return t
 }
