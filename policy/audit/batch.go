@@ -511,8 +511,8 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 	o.Sink = nil
 	// With several groups at once the cores are already shared between
 	// runs: a run's own reader/analysis stages would only add the cost of
-	// handing batches over.
-	if b.o.Jobs > 1 {
+	// handing batches over. A lone group keeps both stages.
+	if b.o.Jobs > 1 && len(b.Groups) > 1 {
 		o.SingleStage = true
 	}
 	rep, err := Run(ctx, inputs, problems, o)
