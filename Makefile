@@ -9,7 +9,7 @@ FUZZTIME  ?= 30s
 BENCHN    ?= 5000000
 BENCHFILE ?= $(HOME)/.cache/edgeaudit-bench/edge-$(BENCHN).pcap
 
-.PHONY: all build demo test deps vet unit race fuzz fuzz-ci vulncheck duckdb-test bench bench-batch profile samples lab lab-test clean
+.PHONY: all build demo test deps vet unit race fuzz fuzz-ci vulncheck duckdb-test bench-compare bench bench-batch profile samples lab lab-test clean
 
 all: build
 
@@ -68,6 +68,11 @@ samples:
 # Stage benchmarks and the whole audit on the Edge workload (BENCHN packets).
 bench: build
 	BENCHN=$(BENCHN) ./.ci/bench
+
+# edgeaudit beside the bare decode loop, ndpiReader and tshark (when
+# installed), alternated runs, medians and ratios.
+bench-compare: build
+	BENCHN=$(BENCHN) ./.ci/bench-compare
 
 # Batch speed-up: 8 independent copies of a generated capture (BATCHN
 # packets each) audited with --jobs 1 and --jobs 2 (policy/audit).
