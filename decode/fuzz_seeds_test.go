@@ -8,15 +8,12 @@ import (
 	"testing"
 )
 
-// TestWriteFuzzSeeds writes seed corpora taken from the bundled samples
-// into testdata/fuzz (run with EDGEAUDIT_WRITE_SEEDS=1; the files are kept
+// TestFuzzSeedsUpToDate checks the seed corpora taken from the bundled samples
+// in testdata/fuzz (EDGEAUDIT_WRITE_SEEDS=1 rewrites them; the files are kept
 // in the tree): the head of each compressed sample for FuzzOpen (every
 // compression, bzip2 included, which the in-test seeds cannot make), and a
 // spread of real frames for FuzzDecode.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("EDGEAUDIT_WRITE_SEEDS") == "" {
-		t.Skip("set EDGEAUDIT_WRITE_SEEDS=1 to rewrite testdata/fuzz from ../samples")
-	}
+func TestFuzzSeedsUpToDate(t *testing.T) {
 	heads, _ := filepath.Glob("../samples/edge-mixed*.pcap*")
 	for _, p := range heads {
 		b, err := os.ReadFile(p)
@@ -46,13 +43,24 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 }
 
+// writeSeed checks that the committed seed equals what the samples give
+// now, or rewrites it with EDGEAUDIT_WRITE_SEEDS=1.
 func writeSeed(t *testing.T, target, name string, b []byte) {
 	t.Helper()
 	dir := filepath.Join("testdata", "fuzz", target)
+	path := filepath.Join(dir, name)
+	want := []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b))
+	if os.Getenv("EDGEAUDIT_WRITE_SEEDS") == "" {
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s is missing or stale (rerun with EDGEAUDIT_WRITE_SEEDS=1): %v", path, err)
+		}
+		return
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)), 0o644); err != nil {
+	if err := os.WriteFile(path, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,8 +18,9 @@ import (
 // when EDGEAUDIT_BIG names a capture:
 //
 //	go run ./samples/gen -only big -n 1000000 -o /tmp/big
-//	EDGEAUDIT_BIG=/tmp/big/big.pcap go test -run MeasureBig -v ./tui/
-func TestMeasureBigCapture(t *testing.T) {
+//	EDGEAUDIT_BIG=/tmp/big/big.pcap go test -run '^$' -bench MeasureBig -benchtime 1x -v ./tui/
+func BenchmarkMeasureBigCapture(b *testing.B) {
+	t := b // a measurement of one load: run with -benchtime 1x
 	path := os.Getenv("EDGEAUDIT_BIG")
 	if path == "" {
 		t.Skip("set EDGEAUDIT_BIG to a large capture to measure")

@@ -571,6 +571,13 @@ func TestHostileCaptures(t *testing.T) {
 	for _, c := range hostileCases() {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
+			if keep := os.Getenv("EDGEAUDIT_HOSTILE_DIR"); keep != "" {
+				// Keep the captures for a look by hand.
+				dir = filepath.Join(keep, c.name)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 			gs := time.Now()
 			paths := c.gen(t, dir, testing.Short())
 			var size int64
@@ -688,23 +695,6 @@ func TestHostileStrings(t *testing.T) {
 	}
 }
 
-// TestHostileGenerate writes the hostile captures into
-// $EDGEAUDIT_HOSTILE_DIR for a look by hand (skipped without it).
-func TestHostileGenerate(t *testing.T) {
-	dir := os.Getenv("EDGEAUDIT_HOSTILE_DIR")
-	if dir == "" {
-		t.Skip("set EDGEAUDIT_HOSTILE_DIR to write the hostile captures there")
-	}
-	for _, c := range hostileCases() {
-		d := filepath.Join(dir, c.name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range c.gen(t, d, testing.Short()) {
-			t.Log(p)
-		}
-	}
-}
 
 // TestOutputNeverHalfWritten kills the binary with SIGKILL at several
 // moments of a long JSON report written with -o: the final name must then

@@ -13,7 +13,8 @@ import (
 // TestWorkloadCost measures the time spent in Classify per packet on a
 // capture from ../shared/bench/gen (set CLASSIFY_WORKLOAD=path), and prints
 // the label mix. It is a measurement, skipped by default.
-func TestWorkloadCost(t *testing.T) {
+func BenchmarkWorkloadCost(b *testing.B) {
+	t := b // a measurement of one pass: run with -benchtime 1x
 	path := os.Getenv("CLASSIFY_WORKLOAD")
 	if path == "" {
 		t.Skip("set CLASSIFY_WORKLOAD to a bench/gen capture to measure")

@@ -243,25 +243,6 @@ func TestSamples(t *testing.T) {
 	}
 }
 
-// TestDumpWorkload lists the distinct findings on the capture named by
-// EDGEAUDIT_BENCH_PCAP (EDGEAUDIT_TOPO: its topology), for reviewing false alarms.
-func TestDumpWorkload(t *testing.T) {
-	path := os.Getenv("EDGEAUDIT_BENCH_PCAP")
-	if path == "" {
-		t.Skip()
-	}
-	_, fs, _ := play(t, os.Getenv("EDGEAUDIT_TOPO"), true, path)
-	seen := map[string]int{}
-	for _, f := range fs {
-		k := string(f.Kind) + " " + f.Severity.String() + " " + f.Subject
-		if seen[k] == 0 {
-			t.Logf("%s: %s | %v", k, f.Message, f.Evidence)
-		}
-		seen[k]++
-	}
-	t.Logf("%d distinct of %d", len(seen), len(fs))
-}
-
 // recorded is one detector event, as a sharded pipeline would carry it.
 type recorded struct {
 	t    int64
