@@ -695,7 +695,6 @@ func TestHostileStrings(t *testing.T) {
 	}
 }
 
-
 // TestOutputNeverHalfWritten kills the binary with SIGKILL at several
 // moments of a long JSON report written with -o: the final name must then
 // be either absent or a complete report, never a prefix.
