@@ -64,26 +64,31 @@ func (a *aggregator) fold(f *policy.Finding) string {
 		a.overflow[f.Kind] = o
 		a.order = append(a.order, o)
 	}
+	merge(o, f)
+	o.Severity = max(o.Severity, f.Severity)
+	o.Message = fmt.Sprintf("more than %d distinct findings of kind %s: %d more occurrences were counted here instead of being listed (bound on findings per kind)",
+		maxFindingsPerKind, f.Kind, o.Count)
+	a.emit(o)
+	return o.ID
+}
+
+// merge counts f in g and adds its flows and evidence, within the bounds.
+func merge(g, f *policy.Finding) {
 	n := f.Count
 	if n == 0 {
 		n = 1
 	}
-	o.Count += n
-	o.Severity = max(o.Severity, f.Severity)
-	o.Message = fmt.Sprintf("more than %d distinct findings of kind %s: %d more occurrences were counted here instead of being listed (bound on findings per kind)",
-		maxFindingsPerKind, f.Kind, o.Count)
+	g.Count += n
 	for _, id := range f.Flows {
-		if len(o.Flows) < maxFlowsPerFinding {
-			o.Flows = append(o.Flows, id)
+		if len(g.Flows) < maxFlowsPerFinding {
+			g.Flows = append(g.Flows, id)
 		}
 	}
 	for _, e := range f.Evidence {
-		if len(o.Evidence) < maxEvidencePerFinding {
-			o.Evidence = append(o.Evidence, e)
+		if len(g.Evidence) < maxEvidencePerFinding {
+			g.Evidence = append(g.Evidence, e)
 		}
 	}
-	a.emit(o)
-	return o.ID
 }
 
 func (a *aggregator) len() int { return len(a.order) }
@@ -109,21 +114,7 @@ func (a *aggregator) add(f *policy.Finding) string {
 		a.emit(&c)
 		return c.ID
 	}
-	n := f.Count
-	if n == 0 {
-		n = 1
-	}
-	g.Count += n
-	for _, id := range f.Flows {
-		if len(g.Flows) < maxFlowsPerFinding {
-			g.Flows = append(g.Flows, id)
-		}
-	}
-	for _, e := range f.Evidence {
-		if len(g.Evidence) < maxEvidencePerFinding {
-			g.Evidence = append(g.Evidence, e)
-		}
-	}
+	merge(g, f)
 	a.emit(g)
 	return g.ID
 }

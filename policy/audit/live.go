@@ -405,19 +405,7 @@ func (l *liveLoop) snapshot() {
 		if r.judge.engine != nil {
 			ff := facts(f)
 			v := r.verdict(&ff)
-			if v.ClientRole != 0 {
-				rec.ClientRole = v.ClientRole.String()
-			}
-			if v.ServerRole != 0 {
-				rec.ServerRole = v.ServerRole.String()
-			}
-			if v.Rule != "" {
-				rule := v.Rule
-				rec.Rule = &rule
-			}
-			if v.App != "" && v.App != rec.App {
-				rec.App = v.App
-			}
+			fill(&rec, &v, "")
 		}
 		snap.FlowSnapshot(&rec, "open")
 	})
