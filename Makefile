@@ -17,7 +17,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgeaudit
 
 demo: build
-	./$(BIN) audit --topology samples/topology.yaml samples/edge-mixed.pcap || test $$? -eq 1
+	./$(BIN) audit --topology samples/topology.yaml samples/snat-av || test $$? -eq 1
 
 deps:
 	@./.ci/install-deps

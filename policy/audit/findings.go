@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,15 +81,25 @@ func merge(g, f *policy.Finding) {
 	}
 	g.Count += n
 	for _, id := range f.Flows {
-		if len(g.Flows) < maxFlowsPerFinding {
+		if len(g.Flows) < maxFlowsPerFinding && !slices.Contains(g.Flows, id) {
 			g.Flows = append(g.Flows, id)
 		}
 	}
 	for _, e := range f.Evidence {
-		if len(g.Evidence) < maxEvidencePerFinding {
+		if len(g.Evidence) < maxEvidencePerFinding && !hasEvidence(g.Evidence, e) {
 			g.Evidence = append(g.Evidence, e)
 		}
 	}
+}
+
+// hasEvidence reports whether the same packet already proves the finding.
+func hasEvidence(list []policy.Evidence, e policy.Evidence) bool {
+	for _, x := range list {
+		if x.Point == e.Point && x.Packet == e.Packet && x.Detail == e.Detail {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *aggregator) len() int { return len(a.order) }

@@ -168,7 +168,7 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 	p.f("edgeaudit: %d packets, %d flows, %d inputs; topology: %s\n", s.Packets, s.Flows, len(r.Inputs), P(r.Topology.Source))
 	p.f("findings: %d error, %d warning, %d info\n", s.Findings["error"], s.Findings["warning"], s.Findings["info"])
 	if len(r.Topology.Unchecked) > 0 {
-		p.f("\nwithout a topology file these checks were not made:\n")
+		p.f("\nchecks that could not be made, or only in part:\n")
 		for _, u := range r.Topology.Unchecked {
 			p.f("  - %s\n", P(u))
 		}
