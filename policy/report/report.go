@@ -166,19 +166,7 @@ func (r *Report) Finish() {
 		}
 		return a.FirstFrame < b.FirstFrame
 	})
-	sort.SliceStable(r.Findings, func(i, j int) bool {
-		a, b := &r.Findings[i], &r.Findings[j]
-		if sa, sb := a.SeverityOf(), b.SeverityOf(); sa != sb {
-			return sa > sb
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Requirement != b.Requirement {
-			return a.Requirement < b.Requirement
-		}
-		return a.Message < b.Message
-	})
+	sortFindings(r.Findings)
 	r.renumber()
 	r.Summary.Findings = map[string]int{"error": 0, "warning": 0, "info": 0}
 	for _, f := range r.Findings {
