@@ -20,7 +20,7 @@ type Config struct {
 
 // Defaults are sized for a busy Edge: thousands of concurrent media flows.
 var Defaults = Config{
-	MaxFlows:         100_000,
+	MaxFlows:         65_536,
 	StreamBytes:      16 << 10,
 	TotalStreamBytes: 64 << 20,
 	Datagrams:        8,

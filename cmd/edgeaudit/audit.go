@@ -34,7 +34,7 @@ type commonFlags struct {
 func (c *commonFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.topology, "topology", "", "topology file (YAML); without it roles are inferred from the packets")
 	cmd.Flags().StringVar(&c.policy, "policy", "", "replace the built-in port rules with this rules file (YAML)")
-	cmd.Flags().IntVar(&c.maxFlows, "max-flows", 0, "most flows held at once, per correlated group (default 100000)")
+	cmd.Flags().IntVar(&c.maxFlows, "max-flows", 0, "most flows held at once, per correlated group (default 65536)")
 	cmd.Flags().IntVar(&c.maxRecs, "max-flow-records", 0, "most flow records a report keeps, per correlated group (default 50000)")
 }
 

@@ -155,18 +155,7 @@ type hostileCase struct {
 	want  []string
 	check func(t *testing.T, rep *report.Report)
 	limit time.Duration
-	// memGap names a known cause of exceeding hostileMaxRSS that is being
-	// fixed elsewhere: the excess is logged as a KNOWN GAP, and fails the
-	// test only with EDGEAUDIT_HOSTILE_STRICT=1.
-	memGap string
 }
-
-// recordsGap: the batch audit keeps every flow record (up to
-// MaxFlowRecords, 500,000) until the end whatever the format, at several
-// hundred bytes each: a flood of distinct flows costs memory in
-// proportion. Fix (policy/audit/batch.go, cmd/edgeaudit/audit.go): set
-// Options.TopFlows for text/csv and spool flow records for json/ndjson.
-const recordsGap = "flow records kept for the report grow with the number of flows (TopFlows/spooling not used by the batch path)"
 
 func hostileCases() []hostileCase {
 	return []hostileCase{
@@ -204,8 +193,7 @@ func hostileCases() []hostileCase {
 					t.Errorf("largest aggregated finding counts %d", most)
 				}
 			},
-			limit:  180 * time.Second,
-			memGap: recordsGap,
+			limit: 180 * time.Second,
 		},
 		{
 			name: "port-scan-distinct-findings",
@@ -226,8 +214,7 @@ func hostileCases() []hostileCase {
 					t.Errorf("%d findings: the per-kind bound did not hold", len(rep.Findings))
 				}
 			},
-			limit:  60 * time.Second,
-			memGap: recordsGap,
+			limit: 60 * time.Second,
 		},
 		{
 			name: "gzip-2GiB-of-zeros",
@@ -555,10 +542,9 @@ func hostileCases() []hostileCase {
 				p.close(t)
 				return []string{path}
 			},
-			codes:  []int{0, 1},
-			want:   []string{"the cross-flow detectors forgot", "transactions"},
-			limit:  60 * time.Second,
-			memGap: recordsGap,
+			codes: []int{0, 1},
+			want:  []string{"the cross-flow detectors forgot", "transactions"},
+			limit: 60 * time.Second,
 		},
 	}
 }
@@ -612,11 +598,7 @@ func TestHostileCaptures(t *testing.T) {
 				}
 			}
 			if res.rss > hostileMaxRSS {
-				if c.memGap != "" && os.Getenv("EDGEAUDIT_HOSTILE_STRICT") == "" {
-					t.Logf("KNOWN GAP: peak RSS %d MB, over %d MB: %s", res.rss>>20, hostileMaxRSS>>20, c.memGap)
-				} else {
-					t.Errorf("peak RSS %d MB, want under %d MB", res.rss>>20, hostileMaxRSS>>20)
-				}
+				t.Errorf("peak RSS %d MB, want under %d MB", res.rss>>20, hostileMaxRSS>>20)
 			}
 			if c.check != nil && rep != nil {
 				c.check(t, rep)
