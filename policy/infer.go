@@ -33,7 +33,8 @@ type inferAcc struct {
 	tls443      map[netip.Addr]bool
 	sni         string // service from SNI on 443 ("access", "webconf")
 	xmpp        bool
-	internalCli map[uint16]bool // opened 8057/23456/4443/5062 to someone
+	xmppCli     map[netip.Addr]bool // clients of its 5269
+	internalCli map[uint16]bool     // opened 8057/23456/4443/5062 to someone
 }
 
 func isMSTURN(f *FlowFacts) bool {
@@ -52,7 +53,7 @@ func Infer(flows []FlowFacts) *Inferred {
 		a = a.Unmap()
 		x := acc[a]
 		if x == nil {
-			x = &inferAcc{turnClients: map[netip.Addr]bool{}, mtls: map[uint16]bool{}, sip5061: map[netip.Addr]bool{}, tls443: map[netip.Addr]bool{}, internalCli: map[uint16]bool{}}
+			x = &inferAcc{turnClients: map[netip.Addr]bool{}, xmppCli: map[netip.Addr]bool{}, mtls: map[uint16]bool{}, sip5061: map[netip.Addr]bool{}, tls443: map[netip.Addr]bool{}, internalCli: map[uint16]bool{}}
 			acc[a] = x
 		}
 		return x
@@ -99,6 +100,7 @@ func Infer(flows []FlowFacts) *Inferred {
 			}
 		case f.Transport == 6 && sp == 5269 && app == "xmpp":
 			get(s).xmpp = true
+			get(s).xmppCli[c] = true
 		}
 	}
 	set := func(a netip.Addr, r Role, format string, args ...any) {
@@ -192,6 +194,7 @@ func Infer(flows []FlowFacts) *Inferred {
 			guessed[a] = true
 		}
 	}
+	access = partners(in, acc, access, set)
 	for _, group := range []struct {
 		as        []netip.Addr
 		vip, real Role
@@ -233,6 +236,52 @@ func Infer(flows []FlowFacts) *Inferred {
 		}
 	}
 	return in
+}
+
+// partners takes out of the Access candidates the servers whose every
+// SIP/XMPP client is itself an Access candidate: a federation partner that
+// our Access Edge opened 5061 or 5269 to (EXT-V-02/05), not our Edge. They
+// stay candidates when that would leave none.
+func partners(in *Inferred, acc map[netip.Addr]*inferAcc, access []netip.Addr, set func(netip.Addr, Role, string, ...any)) []netip.Addr {
+	cand := map[netip.Addr]bool{}
+	for _, a := range access {
+		cand[a] = true
+	}
+	var keep, out []netip.Addr
+	for _, a := range access {
+		x := acc[a]
+		clients := 0
+		only := true
+		for _, m := range []map[netip.Addr]bool{x.sip5061, x.xmppCli, x.tls443} {
+			for c := range m {
+				clients++
+				only = only && cand[c] && c != a
+			}
+		}
+		if clients > 0 && only {
+			out = append(out, a)
+		} else {
+			keep = append(keep, a)
+		}
+	}
+	if len(keep) == 0 {
+		return access
+	}
+	for _, a := range out {
+		set(a, RoleFederationPartner, "answered SIP/XMPP only for %s, itself an Access Edge: a federation partner our Edge opened a connection to", clientList(acc[a]))
+	}
+	return keep
+}
+
+func clientList(x *inferAcc) string {
+	var cs []string
+	for _, m := range []map[netip.Addr]bool{x.sip5061, x.xmppCli, x.tls443} {
+		for c := range m {
+			cs = append(cs, c.String())
+		}
+	}
+	slices.Sort(cs)
+	return strings.Join(slices.Compact(cs), ", ")
 }
 
 func isEdge(in *Inferred, a netip.Addr) bool {
@@ -291,6 +340,8 @@ func (in *Inferred) Topology() *Topology {
 			t.HLB.Addresses = append(t.HLB.Addresses, pfx)
 		case RoleFrontEnd:
 			t.Internal.FrontEnd = append(t.Internal.FrontEnd, pfx)
+		case RoleFederationPartner:
+			t.Federation.Partners = append(t.Federation.Partners, pfx)
 		}
 	}
 	t.Nodes = []Node{node}

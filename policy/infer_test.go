@@ -108,3 +108,25 @@ func TestInferEmpty(t *testing.T) {
 		t.Errorf("judged: %+v", v.Finding)
 	}
 }
+
+// TestInferFederationPartners: servers our Access Edge called out to on
+// 5061 and 5269 are partners, not a second Access Edge fed by an "HLB".
+func TestInferFederationPartners(t *testing.T) {
+	flows := []FlowFacts{
+		fl("tcp", "203.0.113.5:50001", accVIP+":443", "tls", tls, sni("sip.contoso.com")),
+		fl("tcp", "203.0.113.6:50002", accVIP+":443", "tls", tls),
+		fl("tcp", "192.0.2.50:50003", accVIP+":5061", "tls", tls),
+		fl("tcp", accVIP+":60001", "192.0.2.50:5061", "tls", tls),
+		fl("tcp", accVIP+":60002", "203.0.113.200:5269", "xmpp"),
+	}
+	in := Infer(flows)
+	want := map[string]Role{accVIP: RoleAccessVIP, "192.0.2.50": RoleFederationPartner, "203.0.113.200": RoleFederationPartner}
+	for a, r := range want {
+		if got := in.Addrs[netip.MustParseAddr(a)]; got.Role != r {
+			t.Errorf("%s: %v (%s), want %v", a, got.Role, got.Why, r)
+		}
+	}
+	if got := in.Topology().Federation.Partners; len(got) != 2 {
+		t.Errorf("topology partners %v", got)
+	}
+}
