@@ -31,19 +31,18 @@ type Key struct {
 	V4             bool
 }
 
-// KeyOf returns the direction-free key of a decoded TCP or UDP packet and
-// whether its source is the Lo endpoint of the key.
-func KeyOf(p *decode.Packet) (k Key, srcIsLo bool) {
+// KeyOf returns the direction-free key of a decoded TCP or UDP packet.
+func KeyOf(p *decode.Packet) (k Key) {
 	s, d := p.Src.As16(), p.Dst.As16()
 	k.Proto = p.Proto
 	k.Point = uint32(p.Point)
 	k.V4 = p.IPVersion == 4
 	if less(&s, p.SrcPort, &d, p.DstPort) {
 		k.Lo, k.LoPort, k.Hi, k.HiPort = s, p.SrcPort, d, p.DstPort
-		return k, true
+		return k
 	}
 	k.Lo, k.LoPort, k.Hi, k.HiPort = d, p.DstPort, s, p.SrcPort
-	return k, false
+	return k
 }
 
 func less(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
@@ -70,12 +69,4 @@ func (k *Key) Hash() uint64 {
 	h = (h ^ uint64(k.HiPort)) * 1099511628211
 	h = (h ^ uint64(k.Proto)) * 1099511628211
 	return h
-}
-
-func addrFrom16(b [16]byte, v4 bool) netip.Addr {
-	a := netip.AddrFrom16(b)
-	if v4 {
-		return a.Unmap()
-	}
-	return a
 }

@@ -134,7 +134,7 @@ func (t *Table) Packet(p *decode.Packet) {
 		t.now = p.Time
 		t.expire()
 	}
-	k, srcLo := KeyOf(p)
+	k := KeyOf(p)
 	f := t.m[k]
 	if f != nil && p.Proto == decode.ProtoTCP && f.closing && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn &&
 		!(f.TCP.SYN && p.Seq == f.TCP.ISN) {
@@ -149,7 +149,6 @@ func (t *Table) Packet(p *decode.Packet) {
 	if p.Src != f.Client.Addr || p.SrcPort != f.Client.Port {
 		d = S2C
 	}
-	_ = srcLo
 	t.account(f, d, p)
 	if p.Proto == decode.ProtoTCP {
 		t.tcp(f, d, p)
