@@ -48,61 +48,85 @@ func isMSTURN(f *FlowFacts) bool {
 // many clients (the VIP). It is conservative: an address it cannot place
 // keeps the role "any".
 func Infer(flows []FlowFacts) *Inferred {
-	acc := map[netip.Addr]*inferAcc{}
-	get := func(a netip.Addr) *inferAcc {
-		a = a.Unmap()
-		x := acc[a]
-		if x == nil {
-			x = &inferAcc{turnClients: map[netip.Addr]bool{}, xmppCli: map[netip.Addr]bool{}, mtls: map[uint16]bool{}, sip5061: map[netip.Addr]bool{}, tls443: map[netip.Addr]bool{}, internalCli: map[uint16]bool{}}
-			acc[a] = x
-		}
-		return x
-	}
-	in := &Inferred{Addrs: map[netip.Addr]InferredRole{}, Flows: len(flows)}
+	var x Inferrer
 	for i := range flows {
-		f := &flows[i]
-		answered := f.Answered || f.PacketsS2C > 0
-		app := effectiveApp(f)
-		c, s := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
-		sp, cp := f.Server.Port(), f.Client.Port()
-		if app == "xmpp" && (sp == 5269 || sp == 23456) {
-			in.XMPP = true
+		x.Add(&flows[i])
+	}
+	return x.Result()
+}
+
+// Inferrer is Infer one flow at a time: it keeps per-address evidence, not
+// the flows, so a run need not hold every flow's facts until the end.
+type Inferrer struct {
+	acc  map[netip.Addr]*inferAcc
+	xmpp bool
+	n    int
+}
+
+func (ir *Inferrer) get(a netip.Addr) *inferAcc {
+	a = a.Unmap()
+	x := ir.acc[a]
+	if x == nil {
+		if ir.acc == nil {
+			ir.acc = map[netip.Addr]*inferAcc{}
 		}
-		if f.Transport == 17 || f.Transport == 6 {
-			if (app == "stun" || app == "rtp") && cp >= 50000 && cp <= 59999 {
-				get(c).relay = true
-			}
-			if (app == "stun" || app == "rtp") && sp >= 50000 && sp <= 59999 && answered {
-				get(s).relay = true
-			}
+		x = &inferAcc{turnClients: map[netip.Addr]bool{}, xmppCli: map[netip.Addr]bool{}, mtls: map[uint16]bool{}, sip5061: map[netip.Addr]bool{}, tls443: map[netip.Addr]bool{}, internalCli: map[uint16]bool{}}
+		ir.acc[a] = x
+	}
+	return x
+}
+
+// Add takes a flow's evidence into account.
+func (ir *Inferrer) Add(f *FlowFacts) {
+	ir.n++
+	get := ir.get
+	answered := f.Answered || f.PacketsS2C > 0
+	app := effectiveApp(f)
+	c, s := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
+	sp, cp := f.Server.Port(), f.Client.Port()
+	if app == "xmpp" && (sp == 5269 || sp == 23456) {
+		ir.xmpp = true
+	}
+	if f.Transport == 17 || f.Transport == 6 {
+		if (app == "stun" || app == "rtp") && cp >= 50000 && cp <= 59999 {
+			get(c).relay = true
 		}
-		if !answered {
-			continue
-		}
-		switch {
-		case f.Transport == 6 && f.TLS && !f.PseudoTLS && (sp == 8057 || sp == 23456 || sp == 4443 || sp == 5062 || (sp >= 50001 && sp <= 50003)):
-			get(s).mtls[sp] = true
-			if sp != 5062 && sp < 50001 {
-				get(c).internalCli[sp] = true
-			}
-		case app == "stun" && isMSTURN(f) && ((f.Transport == 17 && sp == 3478) || (f.Transport == 6 && sp == 443)):
-			get(s).turn++
-			get(s).turnClients[c] = true
-		case app == "stun" && f.Transport == 17 && sp == 3478:
-			get(s).stun++
-		case f.Transport == 6 && sp == 5061 && f.TLS && !f.PseudoTLS:
-			get(s).sip5061[c] = true
-		case f.Transport == 6 && sp == 443 && f.TLS && !f.PseudoTLS:
-			x := get(s)
-			x.tls443[c] = true
-			if svc := sniService(f.SNI); svc == "access" || svc == "webconf" {
-				x.sni = svc
-			}
-		case f.Transport == 6 && sp == 5269 && app == "xmpp":
-			get(s).xmpp = true
-			get(s).xmppCli[c] = true
+		if (app == "stun" || app == "rtp") && sp >= 50000 && sp <= 59999 && answered {
+			get(s).relay = true
 		}
 	}
+	if !answered {
+		return
+	}
+	switch {
+	case f.Transport == 6 && f.TLS && !f.PseudoTLS && (sp == 8057 || sp == 23456 || sp == 4443 || sp == 5062 || (sp >= 50001 && sp <= 50003)):
+		get(s).mtls[sp] = true
+		if sp != 5062 && sp < 50001 {
+			get(c).internalCli[sp] = true
+		}
+	case app == "stun" && isMSTURN(f) && ((f.Transport == 17 && sp == 3478) || (f.Transport == 6 && sp == 443)):
+		get(s).turn++
+		get(s).turnClients[c] = true
+	case app == "stun" && f.Transport == 17 && sp == 3478:
+		get(s).stun++
+	case f.Transport == 6 && sp == 5061 && f.TLS && !f.PseudoTLS:
+		get(s).sip5061[c] = true
+	case f.Transport == 6 && sp == 443 && f.TLS && !f.PseudoTLS:
+		x := get(s)
+		x.tls443[c] = true
+		if svc := sniService(f.SNI); svc == "access" || svc == "webconf" {
+			x.sni = svc
+		}
+	case f.Transport == 6 && sp == 5269 && app == "xmpp":
+		get(s).xmpp = true
+		get(s).xmppCli[c] = true
+	}
+}
+
+// Result places the addresses seen so far.
+func (ir *Inferrer) Result() *Inferred {
+	acc := ir.acc
+	in := &Inferred{Addrs: map[netip.Addr]InferredRole{}, Flows: ir.n, XMPP: ir.xmpp}
 	set := func(a netip.Addr, r Role, format string, args ...any) {
 		if _, done := in.Addrs[a]; !done {
 			in.Addrs[a] = InferredRole{r, fmt.Sprintf(format, args...)}
