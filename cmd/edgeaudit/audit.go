@@ -178,6 +178,9 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Records stay compact until written (they are rendered one by one
+	// into the output or its spool).
+	o.LazyFlows = true
 	switch f.format {
 	case "text":
 		// The text report lists only the busiest flows; keeping every
@@ -224,7 +227,7 @@ func runAudit(cmd *cobra.Command, f *auditFlags, args []string) error {
 		}
 	}
 	b.Prepare = out.prepare(b.Prefix)
-	defer audit.TuneGC(f.jobs)()
+	defer audit.TuneGC(min(f.jobs, len(b.Groups)))()
 	stopProgress := startProgress(cmd.ErrOrStderr(), f.progress, b)
 	runErr := b.Run(ctx, func(res *audit.GroupResult) error {
 		if res.Err == nil {
@@ -414,7 +417,7 @@ func (o *batchOutput) prepare(prefix bool) func(*audit.GroupResult) {
 		}
 	case o.merger != nil && o.merger.Spool:
 		return func(res *audit.GroupResult) {
-			if b, err := report.EncodeFlowsJSON(res.Report.Flows); err == nil {
+			if b, err := report.EncodeFlowsJSON(res.Report); err == nil {
 				res.Prepared = b
 			}
 		}
@@ -423,7 +426,7 @@ func (o *batchOutput) prepare(prefix bool) func(*audit.GroupResult) {
 }
 
 func (o *batchOutput) group(g *audit.Group, r *report.Report, label string, prepared any) error {
-	enc, _ := prepared.([]byte)
+	enc, _ := prepared.(*report.Spool)
 	switch {
 	case o.nd != nil:
 		if enc != nil {

@@ -60,6 +60,10 @@ type Options struct {
 	// the most bytes (the text report's busiest flows), so memory does not
 	// grow with the number of flows; Summary.Flows still counts them all.
 	TopFlows int
+	// LazyFlows leaves the report's flow records in its Source, rendered
+	// as they are written, instead of in Flows: memory then holds about
+	// 330 bytes per record rather than 700-800.
+	LazyFlows bool
 	// Now returns the wall clock for progress; tests may fix it.
 	Now func() time.Time
 	// SingleStage runs reading and analysis on one goroutine (always so
@@ -191,7 +195,10 @@ type run struct {
 	readable int
 	start    time.Time
 	lastProg time.Time
+	store    *recStore
 	recs     records
+	scratch  flowRec // the ended flow being recorded
+	spoolErr bool
 	points   map[int]string
 	early    map[flowRef]string // findings filed when a flow was classified
 	canceled atomic.Bool
@@ -206,7 +213,8 @@ func newRun(inputs []*Input, o Options) *run {
 	}
 	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}, early: map[flowRef]string{}}
 	r.judge = newJudge(o)
-	r.recs = records{max: o.MaxFlowRecords, top: o.TopFlows}
+	r.store = &recStore{}
+	r.recs = records{store: r.store, max: o.MaxFlowRecords, top: o.TopFlows}
 	for i, in := range inputs {
 		s := &source{in: in, dec: decode.NewDecoder(o.Decoder), index: i}
 		if in.File != nil {
@@ -292,10 +300,12 @@ type batch struct {
 	bytes   uint64
 }
 
+// A batch is about 384 KB (512 packets of 256 bytes, and their payloads);
+// four in flight keep both stages busy, more would only hold memory.
 const (
 	batchPackets = 512
-	batchBytes   = 512 << 10
-	batchesAhead = 8
+	batchBytes   = 256 << 10
+	batchesAhead = 4
 )
 
 // loop runs the file pipeline in two stages on two goroutines: reading,
@@ -494,8 +504,27 @@ func (r *run) finish() *report.Report {
 	r.table.Flush()
 	r.detect.Finish(r.detected)
 	r.judge.finish(r)
-	r.rep.Flows = r.recs.list()
-	r.linkFindings()
+	order := r.recs.order()
+	r.linkFindings(order)
+	src := &recSource{store: r.store, order: order, names: map[int]string{}}
+	for _, i := range order {
+		p := int(r.store.meta(i).point)
+		if _, ok := src.names[p]; !ok {
+			src.names[p] = r.pointName(p)
+		}
+	}
+	if r.o.LazyFlows {
+		r.rep.Source = src
+	} else {
+		r.rep.Flows = make([]report.Flow, 0, len(order))
+		if err := src.Each(func(f *report.Flow) error {
+			r.rep.Flows = append(r.rep.Flows, *f)
+			return nil
+		}); err != nil {
+			r.spoolError(err)
+		}
+		r.store.close()
+	}
 	st := r.table.Stats()
 	for _, s := range r.srcs {
 		if s.rep.DecodeErrors > 0 {
@@ -598,23 +627,43 @@ func (r *run) packetHook(f *flows.Flow, d flows.Dir, p *decode.Packet) {
 // detected files a finding a cross-flow detector established.
 func (r *run) detected(f *policy.Finding) { r.find.add(f) }
 
-// linkFindings points each flow record at the cross-flow findings that name
-// it, so a flow's record lists every finding about it.
-func (r *run) linkFindings() {
-	byID := make(map[string]int, len(r.rep.Flows))
-	for i := range r.rep.Flows {
-		byID[r.rep.Flows[i].ID] = i
-	}
+// linkFindings points each kept flow record at the cross-flow findings
+// that name it, so a flow's record lists every finding about it.
+func (r *run) linkFindings(kept []int32) {
+	var at map[flowRef]int32
 	for _, f := range r.find.order {
 		for _, id := range f.Flows {
-			i, ok := byID[id]
+			if at == nil {
+				at = make(map[flowRef]int32, len(kept))
+				for _, i := range kept {
+					m := r.store.meta(i)
+					at[flowRef{int(m.point), m.frame}] = i
+				}
+			}
+			ref, ok := parseFlowID(id)
 			if !ok {
 				continue
 			}
-			rec := &r.rep.Flows[i]
-			if !slices.Contains(rec.Findings, f.ID) {
-				rec.Findings = append(rec.Findings, f.ID)
+			i, ok := at[ref]
+			if !ok {
+				continue
+			}
+			m := r.store.meta(i)
+			if m.extra == nil || !slices.Contains(m.extra.findings, f.ID) {
+				m.more().findings = append(m.more().findings, f.ID)
 			}
 		}
 	}
+}
+
+// spoolError reports, once, flow records lost because the spool that holds
+// them failed (a full disk).
+func (r *run) spoolError(err error) {
+	if r.spoolErr {
+		return
+	}
+	r.spoolErr = true
+	r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: 1,
+		Message: fmt.Sprintf("flow records could not be kept: %v; some are missing from the report or were judged without inferred roles", err),
+		Fix:     "make room in the temporary directory ($TMPDIR) and audit again"})
 }

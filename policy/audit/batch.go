@@ -34,11 +34,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/edgeaudit/edgeaudit/decode"
 	"github.com/edgeaudit/edgeaudit/policy"
@@ -531,22 +533,7 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 
 // PrefixIDs puts prefix before every flow and finding id of a report and
 // every reference to one, so reports of several groups can be combined.
-func PrefixIDs(rep *report.Report, prefix string) {
-	for i := range rep.Flows {
-		f := &rep.Flows[i]
-		f.ID = prefix + f.ID
-		for j := range f.Findings {
-			f.Findings[j] = prefix + f.Findings[j]
-		}
-	}
-	for i := range rep.Findings {
-		f := &rep.Findings[i]
-		f.ID = prefix + f.ID
-		for j := range f.Flows {
-			f.Flows[j] = prefix + f.Flows[j]
-		}
-	}
-}
+func PrefixIDs(rep *report.Report, prefix string) { rep.PrefixIDs(prefix) }
 
 // ProblemFinding converts a problem for a report; its id is stable
 // ("p" and a hash of the path) so shards never collide.
@@ -569,21 +556,48 @@ func (b *Batch) Progress() BatchProgress {
 	return p
 }
 
-// TuneGC sets the garbage collector for a batch of jobs runs, unless the
-// environment already does (GOGC or GOMEMLIMIT): collections 5x rarer
-// (GOGC=400) — a run allocates per flow and per packet, and with the
-// default the collector's own work, spread over the other cores, is a
-// fifth of a run's CPU time and takes the core a second job would use —
-// under a soft memory limit of 32 MiB + 80 MiB per job, so the heap stays
-// bounded and the collector works harder as it nears the limit. It
-// returns a function that restores the previous settings.
-func TuneGC(jobs int) (restore func()) {
+// TuneGC sets the garbage collector for runs audits going on at once,
+// unless the environment already does (GOGC or GOMEMLIMIT). A run
+// allocates per flow and per packet; with the default GOGC the collector's
+// work, spread over the other cores, is a fifth of a run's CPU time. So:
+// collections 5x rarer (GOGC=400), under a soft memory limit of 16 MiB +
+// 32 MiB per run, raised to twice the live heap whenever that is more (it
+// is watched every 50 ms), so that a run whose flows really need more
+// memory gets the default's headroom instead of a collector that never
+// stops. It returns a function that restores the previous settings.
+func TuneGC(runs int) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
+	floor := int64(16<<20) + int64(max(runs, 1))*(32<<20)
 	pct := debug.SetGCPercent(400)
-	lim := debug.SetMemoryLimit(32<<20 + int64(max(jobs, 1))*80<<20)
+	lim := debug.SetMemoryLimit(floor)
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		cur := floor
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(live)
+			if live[0].Value.Kind() != metrics.KindUint64 {
+				return
+			}
+			if want := max(floor, 2*int64(live[0].Value.Uint64())); want != cur {
+				debug.SetMemoryLimit(want)
+				cur = want
+			}
+		}
+	}()
 	return func() {
+		close(stop)
+		<-done
 		debug.SetGCPercent(pct)
 		debug.SetMemoryLimit(lim)
 	}

@@ -11,70 +11,6 @@ import (
 	"github.com/edgeaudit/edgeaudit/policy/report"
 )
 
-// record turns an ended flow into its report record (without verdict).
-func (r *run) record(f *flows.Flow, id string) report.Flow {
-	return report.Flow{
-		ID:          id,
-		CommunityID: f.CommunityID(),
-		Point:       r.pointName(f.Point),
-		Transport:   f.Transport(),
-		Client:      f.Client.String(),
-		Server:      f.Server.String(),
-		App:         f.Label.App.String(),
-		AppDetail:   f.Label.Detail,
-		Packets:     report.Dirs{C2S: f.Packets[flows.C2S], S2C: f.Packets[flows.S2C]},
-		Bytes:       report.Dirs{C2S: f.Bytes[flows.C2S], S2C: f.Bytes[flows.S2C]},
-		First:       report.TimeString(f.First),
-		Last:        report.TimeString(f.Last),
-		End:         f.EndReason,
-		Evidence:    f.Label.Why,
-		Details:     details(&f.Label),
-		FirstNS:     f.First,
-		PointIndex:  f.Point,
-		FirstFrame:  f.FirstFrame,
-	}
-}
-
-// facts is what the policy engine judges a flow on.
-func facts(f *flows.Flow) policy.FlowFacts {
-	l := &f.Label
-	ff := policy.FlowFacts{
-		Transport:     f.Proto,
-		Client:        f.Client.AddrPort(),
-		Server:        f.Server.AddrPort(),
-		App:           l.App.String(),
-		Detail:        l.Detail,
-		TLS:           l.TLS,
-		PseudoTLS:     l.PseudoTLS,
-		HandshakeSeen: l.HandshakeSeen,
-		MutualTLS:     l.Mutual,
-		SNI:           l.SNI,
-		Answered:      f.Answered(),
-		PacketsC2S:    f.Packets[flows.C2S],
-		PacketsS2C:    f.Packets[flows.S2C],
-		PayloadC2S:    f.PayloadBytes[flows.C2S],
-		PayloadS2C:    f.PayloadBytes[flows.S2C],
-		OrphanSYNACK:  f.Proto == 6 && f.TCP.SYNACK && !f.TCP.SYN,
-	}
-	if m := f.MAC[flows.C2S]; m.Seen {
-		ff.HasMAC, ff.ClientMAC, ff.ServerMAC = true, m.Src, m.Dst
-	}
-	return ff
-}
-
-// details turns a label's protocol facts into the report's map. Values are
-// packet-derived: writers for terminals pass them through Printable.
-func details(l *flows.Label) map[string]string {
-	if len(l.Details) == 0 {
-		return nil
-	}
-	d := make(map[string]string, len(l.Details))
-	for _, kv := range l.Details {
-		d[kv.Key] = kv.Value
-	}
-	return d
-}
-
 // judge applies the policy: at once when the topology is known, at the end
 // of input when roles must first be inferred from all the flows.
 type judge struct {
@@ -82,23 +18,14 @@ type judge struct {
 	rules    *policy.RuleSet
 	source   string
 	inferred *policy.Inferred
-	pending  []pending
-	early    bool // roles were inferred before the end, from the first maxPending flows
+	inferrer policy.Inferrer
+	pending  []int32 // records of flows waiting for inferred roles
+	early    bool    // roles were inferred before the end, from the first maxPending flows
 }
 
-// pending is a flow waiting for inferred roles: compact, since a capture
-// without a topology holds one for every flow until the end.
 // maxPending bounds the flows held for inference: beyond it, roles are
 // inferred from the flows seen so far.
 const maxPending = 100_000
-
-type pending struct {
-	facts policy.FlowFacts
-	point int
-	frame uint64
-	time  int64
-	rec   int // index in the run's records
-}
 
 func newJudge(o Options) *judge {
 	j := &judge{rules: o.Rules, source: "inferred"}
@@ -119,18 +46,21 @@ func (r *run) flowEnd(f *flows.Flow) {
 	}
 	id := f.ID()
 	r.detect.FlowEnd(f, id)
-	ff := facts(f)
-	// A record is built only when it is kept or streamed: at the end of a
-	// capture every open flow ends at once.
-	var rec *report.Flow
-	if r.o.Sink != nil || r.recs.wants(f.Bytes[0]+f.Bytes[1]) {
-		rr := r.record(f, id)
-		rec = &rr
-	}
+	fr := &r.scratch
+	fr.set(f)
+	i := r.store.alloc()
+	m := r.store.meta(i)
+	m.first, m.frame, m.point, m.bytes = fr.first, fr.frame, fr.point, fr.total()
 	if r.judge.engine == nil {
-		// Roles are inferred from all flows at the end; judge then.
-		i := r.recs.add(rec)
-		r.judge.pending = append(r.judge.pending, pending{facts: ff, point: f.Point, frame: f.FirstFrame, time: f.First, rec: i})
+		// Roles are inferred from all flows at the end; judge then. The
+		// inferrer keeps evidence per address, the record waits in the
+		// spool.
+		ff := fr.facts()
+		r.judge.inferrer.Add(&ff)
+		m.pending = true
+		r.judge.pending = append(r.judge.pending, i)
+		r.store.spool(i, fr)
+		r.recs.add(i, fr)
 		if len(r.judge.pending) >= maxPending {
 			// Held facts would grow with the capture: infer from what
 			// was seen so far and judge the rest as it comes.
@@ -144,14 +74,16 @@ func (r *run) flowEnd(f *flows.Flow) {
 	if ok {
 		delete(r.early, ref)
 	}
+	ff := fr.facts()
 	v, fid := r.judgeFlow(&ff, f.Point, f.FirstFrame, f.First, id, early)
-	if rec != nil {
-		fill(rec, &v, fid)
-		if r.o.Sink != nil {
-			r.o.Sink.Flow(rec)
-		}
+	fr.verdict(&v, fid)
+	r.store.verdict(i, &v, fr.label.App, fid)
+	if r.o.Sink != nil {
+		rec := fr.render(r.pointName(f.Point))
+		r.o.Sink.Flow(&rec)
 	}
-	r.recs.add(rec)
+	r.recs.add(i, fr)
+	r.store.release(i)
 }
 
 // judgeFlow gets a flow's verdict and files its finding, unless the same
@@ -167,26 +99,6 @@ func (r *run) judgeFlow(ff *policy.FlowFacts, point int, frame uint64, first int
 		return v, r.find.id(key)
 	}
 	return v, r.find.add(v.Finding)
-}
-
-// fill writes a verdict into a flow record.
-func fill(rec *report.Flow, v *policy.Verdict, findingID string) {
-	if v.ClientRole != 0 {
-		rec.ClientRole = v.ClientRole.String()
-	}
-	if v.ServerRole != 0 {
-		rec.ServerRole = v.ServerRole.String()
-	}
-	if v.Rule != "" {
-		rule := v.Rule
-		rec.Rule = &rule
-	}
-	if v.App != "" && v.App != rec.App {
-		rec.App = v.App
-	}
-	if findingID != "" {
-		rec.Findings = append(rec.Findings, findingID)
-	}
 }
 
 func transportName(p uint8) string {
@@ -225,7 +137,9 @@ func (r *run) flowDecided(f *flows.Flow) {
 	if r.judge.engine == nil {
 		return
 	}
-	ff := facts(f)
+	var fr flowRec
+	fr.set(f)
+	ff := fr.facts()
 	v := r.verdict(&ff)
 	if v.Finding == nil {
 		return
@@ -251,22 +165,28 @@ func (j *judge) finish(r *run) {
 	if j.engine != nil {
 		return
 	}
-	all := make([]policy.FlowFacts, len(j.pending))
-	for i := range j.pending {
-		all[i] = j.pending[i].facts
-	}
-	j.inferred = policy.Infer(all)
+	j.inferred = j.inferrer.Result()
+	j.inferrer = policy.Inferrer{}
 	j.engine = policy.NewEngine(j.rules, j.inferred.Topology())
-	for i := range j.pending {
-		p := &j.pending[i]
-		id := flowID(p.point, p.frame)
-		v, fid := r.judgeFlow(&p.facts, p.point, p.frame, p.time, id, "")
-		if rec := r.recs.get(p.rec); rec != nil {
-			fill(rec, &v, fid)
-			if r.o.Sink != nil {
-				r.o.Sink.Flow(rec)
-			}
+	fr := &r.scratch
+	for _, i := range j.pending {
+		m := r.store.meta(i)
+		if err := r.store.load(i, fr); err != nil {
+			r.spoolError(err)
+			m.pending = false
+			r.store.release(i)
+			continue
 		}
+		ff := fr.facts()
+		v, fid := r.judgeFlow(&ff, int(fr.point), fr.frame, fr.first, fr.id(), "")
+		r.store.verdict(i, &v, fr.label.App, fid)
+		if r.o.Sink != nil && m.kept {
+			fr.verdict(&v, fid)
+			rec := fr.render(r.pointName(int(fr.point)))
+			r.o.Sink.Flow(&rec)
+		}
+		m.pending = false
+		r.store.release(i)
 	}
 	j.pending = nil
 }
@@ -293,10 +213,4 @@ func sortedAddrs(in *policy.Inferred) []netip.Addr {
 	}
 	slices.SortFunc(out, netip.Addr.Compare)
 	return out
-}
-
-// flowID is flows.Flow.ID for a flow no longer in the table.
-func flowID(point int, frame uint64) string {
-	f := flows.Flow{Point: point, FirstFrame: frame}
-	return f.ID()
 }

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +201,48 @@ func TestStagesAgree(t *testing.T) {
 				t.Errorf("two-stage report differs:\n%s", firstDiff(out[1].String(), out[0].String()))
 			}
 		})
+	}
+}
+
+// TestLazyFlowsAgree: a report whose flow records stay in the run's spool
+// until written (LazyFlows, as `audit` runs) must write exactly what the
+// report holding them writes, in every format, with ids prefixed as in a
+// batch, and keeping only the busiest too.
+func TestLazyFlowsAgree(t *testing.T) {
+	if _, err := os.Stat(samples + "edge-mixed.pcap"); err != nil {
+		t.Skip("samples not generated")
+	}
+	for _, sc := range scenarios {
+		for _, top := range []int{0, 2} {
+			t.Run(fmt.Sprintf("%s/top%d", sc.name, top), func(t *testing.T) {
+				var topo *policy.Topology
+				if sc.topology != "" {
+					topo = loadTopology(t, samples+sc.topology)
+				}
+				var out [2]bytes.Buffer
+				for i, lazy := range []bool{false, true} {
+					inputs, _ := audit.OpenFiles(samplePaths(sc.inputs))
+					rep, err := audit.Run(context.Background(), inputs, nil, audit.Options{Topology: topo, LazyFlows: lazy, TopFlows: top})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if lazy != (rep.Source != nil) || lazy && len(rep.Flows) > 0 {
+						t.Fatalf("lazy=%v: Source %v, %d flows held", lazy, rep.Source != nil, len(rep.Flows))
+					}
+					audit.PrefixIDs(rep, "g1/")
+					for _, format := range []string{"json", "ndjson", "text", "csv"} {
+						if err := report.Write(&out[i], rep, format); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if err := report.NewBatchNDJSON(&out[i]).Group(rep, "g1"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if out[0].Len() < 100 || !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+					t.Errorf("lazy report differs:\n%s", firstDiff(out[1].String(), out[0].String()))
+				}
+			})
+		}
 	}
 }

@@ -386,9 +386,17 @@ func (l *liveLoop) pending() {
 		return
 	}
 	for ; l.pendingOut < len(r.judge.pending); l.pendingOut++ {
-		if rec := r.recs.get(r.judge.pending[l.pendingOut].rec); rec != nil {
-			snap.FlowSnapshot(rec, "ended")
+		i := r.judge.pending[l.pendingOut]
+		if !r.store.meta(i).kept {
+			continue
 		}
+		var fr flowRec
+		if err := r.store.load(i, &fr); err != nil {
+			r.spoolError(err)
+			continue
+		}
+		rec := fr.render(r.pointName(int(fr.point)))
+		snap.FlowSnapshot(&rec, "ended")
 	}
 }
 
@@ -401,12 +409,14 @@ func (l *liveLoop) snapshot() {
 		return
 	}
 	r.table.Each(func(f *flows.Flow) {
-		rec := r.record(f, f.ID())
+		var fr flowRec
+		fr.set(f)
 		if r.judge.engine != nil {
-			ff := facts(f)
+			ff := fr.facts()
 			v := r.verdict(&ff)
-			fill(&rec, &v, "")
+			fr.verdict(&v, "")
 		}
+		rec := fr.render(r.pointName(f.Point))
 		snap.FlowSnapshot(&rec, "open")
 	})
 }

@@ -1,107 +1,460 @@
 package audit
 
 import (
+	"bufio"
 	"container/heap"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/edgeaudit/edgeaudit/flows/classify"
+
+	"github.com/edgeaudit/edgeaudit/flows"
+	"github.com/edgeaudit/edgeaudit/policy"
 	"github.com/edgeaudit/edgeaudit/policy/report"
 )
 
-// records holds the flow records a report keeps: all of them up to a
-// bound, or only the busiest N. Every flow gets an index, kept or not, so
-// verdicts made later (inferred roles) can find their record.
+// flowRec is what a run keeps of an ended flow until its report is written:
+// the facts the policy judges and the numbers the report shows, rendered to
+// a report.Flow only when written. About 330 bytes, where a rendered record
+// costs 700-800 and a flow in the table 624.
+type flowRec struct {
+	label          flows.Label
+	client, server flows.Endpoint
+	packets        [2]uint64
+	bytes          [2]uint64
+	payload        [2]uint64
+	first, last    int64
+	frame          uint64
+	point          int32
+	proto          uint8
+	hasMAC         bool
+	orphanSYNACK   bool
+	clientMAC      [6]byte
+	serverMAC      [6]byte
+	clientRole     policy.Role
+	serverRole     policy.Role
+	end            string // constants of the flow table
+	rule           string // a rule id of the rule set
+	app            string // the verdict's app where it refines the label's
+	findings       []string
+}
+
+func (fr *flowRec) set(f *flows.Flow) {
+	*fr = flowRec{
+		label: f.Label, client: f.Client, server: f.Server,
+		packets: f.Packets, bytes: f.Bytes, payload: f.PayloadBytes,
+		first: f.First, last: f.Last, frame: f.FirstFrame, point: int32(f.Point), proto: f.Proto,
+		orphanSYNACK: f.Proto == 6 && f.TCP.SYNACK && !f.TCP.SYN,
+		end:          f.EndReason,
+	}
+	if m := f.MAC[flows.C2S]; m.Seen {
+		fr.hasMAC, fr.clientMAC, fr.serverMAC = true, m.Src, m.Dst
+	}
+}
+
+// facts is what the policy engine judges a flow on.
+func (fr *flowRec) facts() policy.FlowFacts {
+	l := &fr.label
+	return policy.FlowFacts{
+		Transport:     fr.proto,
+		Client:        fr.client.AddrPort(),
+		Server:        fr.server.AddrPort(),
+		App:           l.App.String(),
+		Detail:        l.Detail,
+		TLS:           l.TLS,
+		PseudoTLS:     l.PseudoTLS,
+		HandshakeSeen: l.HandshakeSeen,
+		MutualTLS:     l.Mutual,
+		SNI:           l.SNI,
+		Answered:      fr.packets[flows.S2C] > 0,
+		PacketsC2S:    fr.packets[flows.C2S],
+		PacketsS2C:    fr.packets[flows.S2C],
+		PayloadC2S:    fr.payload[flows.C2S],
+		PayloadS2C:    fr.payload[flows.S2C],
+		OrphanSYNACK:  fr.orphanSYNACK,
+		HasMAC:        fr.hasMAC,
+		ClientMAC:     fr.clientMAC,
+		ServerMAC:     fr.serverMAC,
+	}
+}
+
+// verdict writes a verdict into the record.
+func (fr *flowRec) verdict(v *policy.Verdict, findingID string) {
+	fr.clientRole, fr.serverRole, fr.rule = v.ClientRole, v.ServerRole, v.Rule
+	if v.App != "" && v.App != fr.label.App.String() {
+		fr.app = v.App
+	}
+	if findingID != "" {
+		fr.findings = append(fr.findings, findingID)
+	}
+}
+
+func (fr *flowRec) id() string { return flowID(int(fr.point), fr.frame) }
+
+func (fr *flowRec) total() uint64 { return fr.bytes[0] + fr.bytes[1] }
+
+// render makes the report's record; point names the capture point.
+func (fr *flowRec) render(point string) report.Flow {
+	proto := "udp"
+	if fr.proto == 6 {
+		proto = "tcp"
+	}
+	rec := report.Flow{
+		ID:          fr.id(),
+		CommunityID: flows.CommunityID(fr.proto, fr.client, fr.server),
+		Point:       point,
+		Transport:   proto,
+		Client:      fr.client.String(),
+		Server:      fr.server.String(),
+		App:         fr.label.App.String(),
+		AppDetail:   fr.label.Detail,
+		Packets:     report.Dirs{C2S: fr.packets[flows.C2S], S2C: fr.packets[flows.S2C]},
+		Bytes:       report.Dirs{C2S: fr.bytes[flows.C2S], S2C: fr.bytes[flows.S2C]},
+		First:       report.TimeString(fr.first),
+		Last:        report.TimeString(fr.last),
+		End:         fr.end,
+		Evidence:    fr.label.Why,
+		Details:     details(&fr.label),
+		FirstNS:     fr.first,
+		PointIndex:  int(fr.point),
+		FirstFrame:  fr.frame,
+		Findings:    slices.Clone(fr.findings),
+	}
+	if fr.app != "" {
+		rec.App = fr.app
+	}
+	if fr.clientRole != 0 {
+		rec.ClientRole = fr.clientRole.String()
+	}
+	if fr.serverRole != 0 {
+		rec.ServerRole = fr.serverRole.String()
+	}
+	if fr.rule != "" {
+		rule := fr.rule
+		rec.Rule = &rule
+	}
+	return rec
+}
+
+// details turns a label's protocol facts into the report's map. Values are
+// packet-derived: writers for terminals pass them through Printable.
+func details(l *flows.Label) map[string]string {
+	if len(l.Details) == 0 {
+		return nil
+	}
+	d := make(map[string]string, len(l.Details))
+	for _, kv := range l.Details {
+		d[kv.Key] = kv.Value
+	}
+	return d
+}
+
+// recMeta is what stays in memory of a flow record: where its bytes sit in
+// the spool (or the record itself, for the few busiest of a text report),
+// its sort keys and its verdict. About 80 bytes a flow.
+type recMeta struct {
+	off        int64
+	first      int64
+	frame      uint64
+	bytes      uint64 // both directions, for the busiest
+	point      int32
+	n          uint32 // encoded length; 0: not spooled
+	clientRole policy.Role
+	serverRole policy.Role
+	kept       bool // a report record
+	pending    bool // waiting for inferred roles
+	rule       string
+	mem        *flowRec // held in memory (busiest-flows mode)
+	extra      *recExtra
+}
+
+// recExtra is the rarer part of a verdict.
+type recExtra struct {
+	app      string
+	findings []string
+}
+
+// recStore keeps flow records out of the heap: encoded in an unlinked
+// temporary file (memory only if no file can be made), with an in-memory
+// recMeta each, in fixed chunks so that growing never copies them.
+type recStore struct {
+	metas [][]recMeta
+	free  []int32
+	n     int32 // slots handed out, free ones included
+	live  int
+
+	file   *os.File
+	mem    []byte // the spool when no file could be made
+	w      *bufio.Writer
+	size   int64
+	flushd int64 // bytes of the spool that reached the file
+	enc    []byte
+	dec    []byte
+	err    error
+}
+
+const recChunk = 1024
+
+func (s *recStore) alloc() int32 {
+	s.live++
+	if k := len(s.free); k > 0 {
+		i := s.free[k-1]
+		s.free = s.free[:k-1]
+		return i
+	}
+	if int(s.n) == len(s.metas)*recChunk {
+		s.metas = append(s.metas, make([]recMeta, recChunk))
+	}
+	s.n++
+	return s.n - 1
+}
+
+func (s *recStore) meta(i int32) *recMeta { return &s.metas[i/recChunk][i%recChunk] }
+
+// release lets a record go unless the report or inference still holds it.
+// Spooled bytes are not reclaimed: only pending records (at most
+// maxPending) and kept ones (at most MaxFlowRecords) are ever spooled.
+func (s *recStore) release(i int32) {
+	m := s.meta(i)
+	if m.kept || m.pending {
+		return
+	}
+	*m = recMeta{}
+	s.free = append(s.free, i)
+	s.live--
+}
+
+// spool writes fr's encoding for record i.
+func (s *recStore) spool(i int32, fr *flowRec) {
+	m := s.meta(i)
+	if m.n > 0 || s.err != nil {
+		return
+	}
+	if s.w == nil && s.mem == nil {
+		if f, err := os.CreateTemp("", "edgeaudit-records-*"); err == nil {
+			os.Remove(f.Name()) // unlinked: gone with the process
+			s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
+		} else {
+			s.mem = make([]byte, 0, 64<<10)
+		}
+	}
+	s.enc = fr.encode(s.enc[:0])
+	m.off, m.n = s.size, uint32(len(s.enc))
+	s.size += int64(len(s.enc))
+	if s.w == nil {
+		s.mem = append(s.mem, s.enc...)
+		return
+	}
+	if _, err := s.w.Write(s.enc); err != nil {
+		s.err = err
+	}
+}
+
+// load decodes record i into fr, with its verdict.
+func (s *recStore) load(i int32, fr *flowRec) error {
+	m := s.meta(i)
+	switch {
+	case m.mem != nil:
+		*fr = *m.mem
+	case m.n == 0:
+		return errors.New("flow record was not kept")
+	case s.err != nil:
+		return fmt.Errorf("flow records spool: %w", s.err)
+	case s.w == nil:
+		if err := fr.decode(s.mem[m.off : m.off+int64(m.n)]); err != nil {
+			return err
+		}
+	default:
+		if m.off+int64(m.n) > s.flushd {
+			if err := s.w.Flush(); err != nil {
+				s.err = err
+				return err
+			}
+			s.flushd = s.size
+		}
+		s.dec = slices.Grow(s.dec[:0], int(m.n))[:m.n]
+		if _, err := s.file.ReadAt(s.dec, m.off); err != nil {
+			return fmt.Errorf("flow records spool: %w", err)
+		}
+		if err := fr.decode(s.dec); err != nil {
+			return err
+		}
+	}
+	fr.clientRole, fr.serverRole, fr.rule = m.clientRole, m.serverRole, m.rule
+	fr.app, fr.findings = "", nil
+	if m.extra != nil {
+		fr.app, fr.findings = m.extra.app, m.extra.findings
+	}
+	return nil
+}
+
+// verdict keeps a verdict for record i.
+func (s *recStore) verdict(i int32, v *policy.Verdict, label classify.App, findingID string) {
+	m := s.meta(i)
+	m.clientRole, m.serverRole, m.rule = v.ClientRole, v.ServerRole, v.Rule
+	if v.App != "" && v.App != label.String() {
+		m.more().app = v.App
+	}
+	if findingID != "" {
+		m.more().findings = append(m.more().findings, findingID)
+	}
+}
+
+func (m *recMeta) more() *recExtra {
+	if m.extra == nil {
+		m.extra = &recExtra{}
+	}
+	return m.extra
+}
+
+func (s *recStore) close() {
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+}
+
+// records is the set of flow records a report keeps: all of them up to a
+// bound, or only the busiest N.
 type records struct {
-	all     []*report.Flow // by arrival; nil where not kept
+	store   *recStore
+	kept    []int32 // by arrival (all mode)
 	max     int
 	top     int
-	heap    byBytes // indices of kept records, least bytes first (top mode)
+	heap    byBytes // kept records, least bytes first (top mode)
 	count   uint64  // flows seen
 	dropped uint64  // over max
 }
 
-// wants reports whether a flow with this many bytes would be kept.
-func (rs *records) wants(bytes uint64) bool {
-	if rs.top <= 0 {
-		return len(rs.all)-int(rs.dropped) < rs.max
-	}
-	return rs.heap.Len() < rs.top || bytesOf(rs.all[rs.heap.idx[0]]) < bytes
-}
-
-// add keeps rec (copied) if it is wanted; nil stands for a flow whose
-// record was not built because it would not be kept.
-func (rs *records) add(rec *report.Flow) int {
+// add keeps record i if it is wanted, letting go of the one it displaces.
+// A record kept in busiest-flows mode is held in memory (there are few);
+// otherwise it is spooled.
+func (rs *records) add(i int32, fr *flowRec) {
 	rs.count++
-	i := len(rs.all)
-	if rec == nil {
-		if rs.top <= 0 {
-			rs.dropped++
-		}
-		rs.all = append(rs.all, nil)
-		return i
-	}
+	m := rs.store.meta(i)
 	if rs.top <= 0 {
-		if len(rs.all)-int(rs.dropped) >= rs.max {
+		if len(rs.kept) >= rs.max {
 			rs.dropped++
-			rs.all = append(rs.all, nil)
-			return i
+			return
 		}
-		c := *rec
-		rs.all = append(rs.all, &c)
-		return i
+		m.kept = true
+		rs.kept = append(rs.kept, i)
+		rs.store.spool(i, fr)
+		return
 	}
-	rs.heap.all = rs.all
+	rs.heap.store = rs.store
 	if rs.heap.Len() >= rs.top {
 		least := rs.heap.idx[0]
-		if bytesOf(rs.all[least]) >= bytesOf(rec) {
-			rs.all = append(rs.all, nil)
-			return i
+		if rs.store.meta(least).bytes >= m.bytes {
+			return
 		}
 		heap.Pop(&rs.heap)
-		rs.all[least] = nil
+		lm := rs.store.meta(least)
+		lm.kept, lm.mem = false, nil
+		rs.store.release(least)
 	}
-	c := *rec
-	rs.all = append(rs.all, &c)
-	rs.heap.all = rs.all
+	m.kept = true
+	c := *fr
+	m.mem = &c
 	heap.Push(&rs.heap, i)
-	return i
 }
 
-func (rs *records) get(i int) *report.Flow {
-	if i < 0 || i >= len(rs.all) {
-		return nil
+// order returns the kept records in report order: first packet time, then
+// point and frame.
+func (rs *records) order() []int32 {
+	out := rs.kept
+	if rs.top > 0 {
+		out = slices.Clone(rs.heap.idx)
 	}
-	return rs.all[i]
-}
-
-// list returns the kept records (Report.Finish orders them).
-func (rs *records) list() []report.Flow {
-	n := 0
-	for _, r := range rs.all {
-		if r != nil {
-			n++
+	slices.SortFunc(out, func(a, b int32) int {
+		x, y := rs.store.meta(a), rs.store.meta(b)
+		if x.first != y.first {
+			return cmpInt(x.first, y.first)
 		}
-	}
-	out := make([]report.Flow, 0, n)
-	for _, r := range rs.all {
-		if r != nil {
-			out = append(out, *r)
+		if x.point != y.point {
+			return cmpInt(x.point, y.point)
 		}
-	}
+		return cmpInt(x.frame, y.frame)
+	})
 	return out
 }
 
-func bytesOf(r *report.Flow) uint64 { return r.Bytes.C2S + r.Bytes.S2C }
-
-type byBytes struct {
-	all []*report.Flow
-	idx []int
+func cmpInt[T int32 | int64 | uint64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
-func (h byBytes) Len() int           { return len(h.idx) }
-func (h byBytes) Less(i, j int) bool { return bytesOf(h.all[h.idx[i]]) < bytesOf(h.all[h.idx[j]]) }
-func (h byBytes) Swap(i, j int)      { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
-func (h *byBytes) Push(x any)        { h.idx = append(h.idx, x.(int)) }
+type byBytes struct {
+	store *recStore
+	idx   []int32
+}
+
+func (h byBytes) Len() int { return len(h.idx) }
+func (h byBytes) Less(i, j int) bool {
+	return h.store.meta(h.idx[i]).bytes < h.store.meta(h.idx[j]).bytes
+}
+func (h byBytes) Swap(i, j int) { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
+func (h *byBytes) Push(x any)   { h.idx = append(h.idx, x.(int32)) }
 func (h *byBytes) Pop() any {
 	x := h.idx[len(h.idx)-1]
 	h.idx = h.idx[:len(h.idx)-1]
 	return x
+}
+
+// recSource renders a finished run's kept records for its report. It holds
+// the records and the point names, not the run: the flow table and the
+// detectors are garbage once the run is done.
+type recSource struct {
+	store *recStore
+	order []int32
+	names map[int]string
+}
+
+func (s *recSource) Len() int { return len(s.order) }
+
+func (s *recSource) Each(fn func(*report.Flow) error) error {
+	var fr flowRec
+	for _, i := range s.order {
+		if err := s.store.load(i, &fr); err != nil {
+			return err
+		}
+		rec := fr.render(s.names[int(fr.point)])
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *recSource) Refs(fn func(id, point string)) {
+	for _, i := range s.order {
+		m := s.store.meta(i)
+		fn(flowID(int(m.point), m.frame), s.names[int(m.point)])
+	}
+}
+
+// flowID is flows.Flow.ID for a flow no longer in the table.
+func flowID(point int, frame uint64) string {
+	f := flows.Flow{Point: point, FirstFrame: frame}
+	return f.ID()
+}
+
+// parseFlowID reads back what flowID wrote.
+func parseFlowID(id string) (flowRef, bool) {
+	ps, fs, ok := strings.Cut(strings.TrimPrefix(id, "f"), "-")
+	if !ok {
+		return flowRef{}, false
+	}
+	p, err1 := strconv.Atoi(ps)
+	f, err2 := strconv.ParseUint(fs, 10, 64)
+	return flowRef{p, f}, err1 == nil && err2 == nil
 }

@@ -7,12 +7,11 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 )
@@ -42,7 +41,7 @@ type FileIndex struct {
 
 // NewFileIndex indexes r's inputs by point and its flows by id.
 func NewFileIndex(r *Report) *FileIndex {
-	x := &FileIndex{byPoint: map[string]int{}, byFlow: make(map[string]int, len(r.Flows))}
+	x := &FileIndex{byPoint: map[string]int{}, byFlow: map[string]int{}}
 	for i, in := range r.Inputs {
 		x.paths = append(x.paths, in.Path)
 		x.byPoint[in.Point] = i
@@ -50,10 +49,19 @@ func NewFileIndex(r *Report) *FileIndex {
 			x.byPoint[p] = i
 		}
 	}
-	for i := range r.Flows {
-		if n, ok := x.byPoint[r.Flows[i].Point]; ok {
-			x.byFlow[r.Flows[i].ID] = n
+	// Only flows that findings name are looked up by id.
+	named := map[string]bool{}
+	for i := range r.Findings {
+		for _, id := range r.Findings[i].Flows {
+			named[id] = true
 		}
+	}
+	if len(named) > 0 {
+		r.eachRef(func(id, point string) {
+			if n, ok := x.byPoint[point]; ok && named[id] {
+				x.byFlow[id] = n
+			}
+		})
 	}
 	return x
 }
@@ -124,10 +132,12 @@ func FileRows(r *Report, group string) []FileRow {
 	}
 	// Reports that count flows per input (all since the count was added)
 	// may keep only some flow records; older ones are counted by record.
-	for i := 0; !counted && i < len(r.Flows); i++ {
-		if n := x.FlowFile(&r.Flows[i]); n >= 0 {
-			rows[n].Flows++
-		}
+	if !counted {
+		r.eachRef(func(_, point string) {
+			if n, ok := x.byPoint[point]; ok {
+				rows[n].Flows++
+			}
+		})
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -162,9 +172,7 @@ type Merger struct {
 	topo     Topology
 	topoSet  bool
 	flows    uint64
-	spool    *os.File
-	spoolW   *bufio.Writer
-	spoolOff int64
+	spool    *Spool
 	err      error
 
 	extraFiles map[string]string
@@ -187,32 +195,32 @@ func (m *Merger) Add(order int, r *Report, group string) error {
 	return m.AddEncoded(order, r, group, nil)
 }
 
-// EncodeFlowsJSON encodes flows as the spooling Merger writes them; it
-// may run on any goroutine, so groups can be encoded in parallel and
-// handed to AddEncoded.
-func EncodeFlowsJSON(fl []Flow) ([]byte, error) {
-	var buf bytes.Buffer
-	for i := range fl {
-		b, err := json.MarshalIndent(&fl[i], "    ", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if i > 0 {
-			buf.WriteString(",\n")
-		}
-		buf.WriteString("    ")
-		buf.Write(b)
+// EncodeFlowsJSON encodes a report's flows as the spooling Merger writes
+// them, into a spool; it may run on any goroutine, so groups can be
+// encoded in parallel and handed to AddEncoded.
+func EncodeFlowsJSON(r *Report) (*Spool, error) {
+	sp, err := NewSpool()
+	if err != nil {
+		return nil, err
 	}
-	return buf.Bytes(), nil
+	if _, err := encodeFlowsJSON(sp, r); err != nil {
+		sp.Close()
+		return nil, err
+	}
+	return sp, nil
 }
 
 // AddEncoded is Add with the flows already encoded by EncodeFlowsJSON
-// (nil: encode them here). The encoding is used only when spooling.
-func (m *Merger) AddEncoded(order int, r *Report, group string, flowsJSON []byte) error {
+// (nil: encode them here). The encoding is used only when spooling; it is
+// closed once copied.
+func (m *Merger) AddEncoded(order int, r *Report, group string, flowsJSON *Spool) error {
+	if flowsJSON != nil {
+		defer flowsJSON.Close()
+	}
 	if m.err != nil {
 		return m.err
 	}
-	p := part{order: order, inputs: append([]Input(nil), r.Inputs...), rows: FileRows(r, group), count: len(r.Flows),
+	p := part{order: order, inputs: append([]Input(nil), r.Inputs...), rows: FileRows(r, group), count: r.FlowCount(),
 		fileOf: map[string]string{}}
 	x := NewFileIndex(r)
 	for i := range r.Findings {
@@ -223,22 +231,19 @@ func (m *Merger) AddEncoded(order int, r *Report, group string, flowsJSON []byte
 	m.flows += r.Summary.Flows
 	m.mergeTopology(&r.Topology)
 	m.findings = append(m.findings, r.Findings...)
-	m.keepTop(r.Flows)
 	switch {
 	case m.Spool:
-		if flowsJSON == nil && len(r.Flows) > 0 {
-			var err error
-			if flowsJSON, err = EncodeFlowsJSON(r.Flows); err != nil {
-				m.err = err
-				return err
-			}
-		}
-		if err := m.spoolFlows(&p, flowsJSON); err != nil {
+		if err := m.spoolFlows(&p, r, flowsJSON); err != nil {
 			m.err = err
 			return err
 		}
-	case !m.DropFlows:
-		p.flows = append([]Flow(nil), r.Flows...)
+	case m.DropFlows:
+		m.keepTop(r)
+	default:
+		r.EachFlow(func(f *Flow) error {
+			p.flows = append(p.flows, *f)
+			return nil
+		})
 	}
 	m.parts = append(m.parts, p)
 	return nil
@@ -286,17 +291,18 @@ func union(a, b []string) []string {
 	return a
 }
 
-func (m *Merger) keepTop(fl []Flow) {
+func (m *Merger) keepTop(r *Report) {
 	n := m.TopFlows
 	if n <= 0 {
 		n = 10
 	}
-	for i := range fl {
-		m.top = append(m.top, fl[i])
+	r.EachFlow(func(f *Flow) error {
+		m.top = append(m.top, *f)
 		if len(m.top) >= 4*n {
 			m.trimTop(n)
 		}
-	}
+		return nil
+	})
 }
 
 func (m *Merger) trimTop(n int) {
@@ -308,20 +314,24 @@ func (m *Merger) trimTop(n int) {
 	}
 }
 
-// spoolFlows appends a part's encoded flows to the spool file.
-func (m *Merger) spoolFlows(p *part, enc []byte) error {
+// spoolFlows appends a part's encoded flows to the spool file (encoding
+// them here when enc is nil).
+func (m *Merger) spoolFlows(p *part, r *Report, enc *Spool) error {
 	if m.spool == nil {
-		f, err := os.CreateTemp("", "edgeaudit-flows-*.json")
+		sp, err := NewSpool()
 		if err != nil {
 			return err
 		}
-		os.Remove(f.Name()) // unlinked: gone with the process
-		m.spool, m.spoolW = f, bufio.NewWriterSize(f, 1<<20)
+		m.spool = sp
 	}
-	p.off = m.spoolOff
-	n, err := m.spoolW.Write(enc)
-	m.spoolOff += int64(n)
-	p.n = m.spoolOff - p.off
+	p.off = m.spool.Len()
+	var err error
+	if enc != nil {
+		_, err = enc.WriteTo(m.spool)
+	} else {
+		_, err = encodeFlowsJSON(m.spool, r)
+	}
+	p.n = m.spool.Len() - p.off
 	return err
 }
 
@@ -411,65 +421,28 @@ func (m *Merger) WriteJSON(w io.Writer) error {
 	if m.err != nil {
 		return m.err
 	}
-	if m.spoolW != nil {
-		if err := m.spoolW.Flush(); err != nil {
-			return err
-		}
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	field := func(name string, v any, last bool) error {
-		b, err := marshalIndent(v, "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n"
-		if last {
-			sep = "\n"
-		}
-		_, err = fmt.Fprintf(bw, "  %q: %s%s", name, b, sep)
-		return err
-	}
-	bw.WriteString("{\n")
-	if err := field("schema", r.Schema, false); err != nil {
-		return err
-	}
-	if err := field("inputs", r.Inputs, false); err != nil {
-		return err
-	}
-	if err := field("topology", r.Topology, false); err != nil {
-		return err
-	}
-	total := 0
-	for _, p := range m.parts {
-		total += p.count
-	}
-	if total == 0 {
-		bw.WriteString("  \"flows\": [],\n")
-	} else {
-		bw.WriteString("  \"flows\": [\n")
-		first := true
+	return writeJSONStream(w, r, func(bw *bufio.Writer) (int, error) {
+		n := 0
 		for _, p := range m.parts {
 			if p.count == 0 {
 				continue
 			}
-			if !first {
-				bw.WriteString(",\n")
+			if n > 0 {
+				bw.WriteString(",")
 			}
-			first = false
-			if _, err := io.Copy(bw, io.NewSectionReader(m.spool, p.off, p.n)); err != nil {
-				return err
+			n += p.count
+			if m.spool == nil {
+				return n, errors.New("flows spool missing")
+			}
+			if err := m.spool.w.Flush(); err != nil {
+				return n, err
+			}
+			if _, err := io.Copy(bw, io.NewSectionReader(m.spool.f, p.off, p.n)); err != nil {
+				return n, err
 			}
 		}
-		bw.WriteString("\n  ],\n")
-	}
-	if err := field("findings", r.Findings, false); err != nil {
-		return err
-	}
-	if err := field("summary", r.Summary, true); err != nil {
-		return err
-	}
-	bw.WriteString("}\n")
-	return bw.Flush()
+		return n, nil
+	})
 }
 
 func marshalIndent(v any, prefix string) ([]byte, error) {
@@ -579,16 +552,25 @@ func NewBatchNDJSON(w io.Writer) *BatchNDJSON {
 }
 
 // EncodeGroupNDJSON encodes a group's records as BatchNDJSON.Group writes
-// them; it may run on any goroutine (WriteEncoded writes the result).
-func EncodeGroupNDJSON(r *Report, group string) ([]byte, error) {
-	var buf bytes.Buffer
-	err := NewBatchNDJSON(&buf).Group(r, group)
-	return buf.Bytes(), err
+// them, into a spool; it may run on any goroutine (WriteEncoded writes the
+// result).
+func EncodeGroupNDJSON(r *Report, group string) (*Spool, error) {
+	sp, err := NewSpool()
+	if err != nil {
+		return nil, err
+	}
+	if err := NewBatchNDJSON(sp).Group(r, group); err != nil {
+		sp.Close()
+		return nil, err
+	}
+	return sp, nil
 }
 
-// WriteEncoded writes records encoded by EncodeGroupNDJSON.
-func (n *BatchNDJSON) WriteEncoded(b []byte) error {
-	_, err := n.w.Write(b)
+// WriteEncoded writes records encoded by EncodeGroupNDJSON, and closes
+// the spool.
+func (n *BatchNDJSON) WriteEncoded(sp *Spool) error {
+	defer sp.Close()
+	_, err := sp.WriteTo(n.w)
 	return err
 }
 
@@ -611,17 +593,17 @@ func (n *BatchNDJSON) Group(r *Report, group string) error {
 			return err
 		}
 	}
-	for i := range r.Flows {
+	if err := r.EachFlow(func(f *Flow) error {
 		h := batchHead{Type: "flow", Group: group}
-		if k := x.FlowFile(&r.Flows[i]); k >= 0 {
+		if k := x.FlowFile(f); k >= 0 {
 			h.File = x.Path(k)
 		}
-		if err := n.enc.Encode(struct {
+		return n.enc.Encode(struct {
 			batchHead
 			*Flow
-		}{h, &r.Flows[i]}); err != nil {
-			return err
-		}
+		}{h, f})
+	}); err != nil {
+		return err
 	}
 	for i := range r.Findings {
 		h := batchHead{Type: "finding", Group: group}

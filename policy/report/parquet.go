@@ -157,8 +157,7 @@ func (p *ParquetWriter) Group(r *Report, group string) error {
 		p.fbuf = p.fbuf[:0]
 		return err
 	}
-	for i := range r.Flows {
-		f := &r.Flows[i]
+	if err := r.EachFlow(func(f *Flow) error {
 		row := FlowRow{SchemaVersion: ParquetSchemaVersion, Group: group, Point: f.Point, ID: f.ID, CommunityID: f.CommunityID,
 			Transport: f.Transport, Client: f.Client, Server: f.Server, App: f.App, AppDetail: f.AppDetail,
 			ClientRole: f.ClientRole, ServerRole: f.ServerRole, Rule: f.Rule,
@@ -174,10 +173,11 @@ func (p *ParquetWriter) Group(r *Report, group string) error {
 		}
 		p.fbuf = append(p.fbuf, row)
 		if len(p.fbuf) == 4096 {
-			if err := flush(); err != nil {
-				return err
-			}
+			return flush()
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 	if err := flush(); err != nil {
 		return err

@@ -21,6 +21,13 @@ type Report struct {
 	Flows    []Flow    `json:"flows"`
 	Findings []Finding `json:"findings"`
 	Summary  Summary   `json:"summary"`
+
+	// Source, when set, yields the flow records instead of Flows (which
+	// is then empty): a run keeps them compactly until they are written.
+	Source FlowSource `json:"-"`
+
+	renames map[string]string // Source's finding ids -> renumbered ids
+	prefix  string            // put before Source's ids
 }
 
 // Input describes one capture file (or live interface) that was read.
@@ -156,6 +163,7 @@ func (f *Finding) SeverityOf() policy.Severity {
 // severity (worst first), kind, requirement and message.
 func (r *Report) Finish() {
 	r.Schema = Schema
+	// A Source yields its records in this order already.
 	sort.SliceStable(r.Flows, func(i, j int) bool {
 		a, b := &r.Flows[i], &r.Flows[j]
 		if a.FirstNS != b.FirstNS {
@@ -172,7 +180,7 @@ func (r *Report) Finish() {
 	for _, f := range r.Findings {
 		r.Summary.Findings[f.Severity]++
 	}
-	r.Summary.Flows = uint64(len(r.Flows))
+	r.Summary.Flows = uint64(r.FlowCount())
 	var pk uint64
 	for _, in := range r.Inputs {
 		pk += in.Packets
@@ -220,5 +228,8 @@ func (r *Report) renumber() {
 				r.Flows[i].Findings[j] = n
 			}
 		}
+	}
+	if r.Source != nil {
+		r.renames = old
 	}
 }

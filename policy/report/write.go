@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -33,9 +34,7 @@ func Write(w io.Writer, r *Report, format string) error {
 // in packet-derived strings are escaped as JSON escapes them, and C1 and
 // bidi controls as \uXXXX too (jsonSafe).
 func WriteJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(jsonSafe(w))
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeJSONStream(jsonSafe(w), r, func(bw *bufio.Writer) (int, error) { return encodeFlowsJSON(bw, r) })
 }
 
 // Record is one NDJSON line: an input, a flow or a finding.
@@ -98,10 +97,8 @@ func WriteNDJSON(w io.Writer, r *Report) error {
 			return err
 		}
 	}
-	for i := range r.Flows {
-		if err := n.Flow(&r.Flows[i]); err != nil {
-			return err
-		}
+	if err := r.EachFlow(n.Flow); err != nil {
+		return err
 	}
 	for i := range r.Findings {
 		if err := n.Finding(&r.Findings[i]); err != nil {
@@ -233,10 +230,11 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		}
 	}
 
-	flows := make([]*Flow, 0, len(r.Flows))
-	for i := range r.Flows {
-		flows = append(flows, &r.Flows[i])
-	}
+	flows := make([]*Flow, 0, r.FlowCount())
+	r.EachFlow(func(f *Flow) error {
+		flows = append(flows, f)
+		return nil
+	})
 	sort.SliceStable(flows, func(i, j int) bool {
 		return flows[i].Bytes.C2S+flows[i].Bytes.S2C > flows[j].Bytes.C2S+flows[j].Bytes.S2C
 	})

@@ -1,0 +1,198 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+)
+
+// FlowSource yields a report's flow records one at a time, so that a report
+// of many flows need not hold them all as Flow values: the run that made it
+// keeps them compactly and renders each one as it is written.
+type FlowSource interface {
+	// Len is the number of records.
+	Len() int
+	// Each calls fn with every record in report order (first packet time,
+	// then point and frame). The Flow and what it points to belong to fn
+	// for good: each call gets a freshly rendered one.
+	Each(fn func(*Flow) error) error
+	// Refs calls fn with every record's id and point, without rendering
+	// the rest.
+	Refs(fn func(id, point string))
+}
+
+// FlowCount returns the number of flow records, held or from Source.
+func (r *Report) FlowCount() int {
+	if r.Source != nil {
+		return r.Source.Len()
+	}
+	return len(r.Flows)
+}
+
+// EachFlow calls fn with every flow record: those held in Flows, or those
+// rendered by Source with the report's renumbered and prefixed ids.
+func (r *Report) EachFlow(fn func(*Flow) error) error {
+	if r.Source == nil {
+		for i := range r.Flows {
+			if err := fn(&r.Flows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return r.Source.Each(func(f *Flow) error {
+		f.ID = r.prefix + f.ID
+		for j, id := range f.Findings {
+			if n, ok := r.renames[id]; ok {
+				id = n
+			}
+			f.Findings[j] = r.prefix + id
+		}
+		return fn(f)
+	})
+}
+
+// eachRef calls fn with every flow record's id and point.
+func (r *Report) eachRef(fn func(id, point string)) {
+	if r.Source == nil {
+		for i := range r.Flows {
+			fn(r.Flows[i].ID, r.Flows[i].Point)
+		}
+		return
+	}
+	r.Source.Refs(func(id, point string) { fn(r.prefix+id, point) })
+}
+
+// PrefixIDs puts prefix before every flow and finding id of the report and
+// every reference to one, so reports of several groups can be combined.
+func (r *Report) PrefixIDs(prefix string) {
+	for i := range r.Flows {
+		f := &r.Flows[i]
+		f.ID = prefix + f.ID
+		for j := range f.Findings {
+			f.Findings[j] = prefix + f.Findings[j]
+		}
+	}
+	r.prefix = prefix + r.prefix
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.ID = prefix + f.ID
+		for j := range f.Flows {
+			f.Flows[j] = prefix + f.Flows[j]
+		}
+	}
+}
+
+// writeJSONStream writes the report as json.Encoder with two-space indent
+// writes it, but streams the flows one record at a time.
+func writeJSONStream(w io.Writer, r *Report, flows func(bw *bufio.Writer) (int, error)) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	field := func(name string, v any, last bool) error {
+		b, err := marshalIndent(v, "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n"
+		if last {
+			sep = "\n"
+		}
+		_, err = fmt.Fprintf(bw, "  %q: %s%s", name, b, sep)
+		return err
+	}
+	bw.WriteString("{\n")
+	if err := field("schema", r.Schema, false); err != nil {
+		return err
+	}
+	inputs := r.Inputs
+	if inputs == nil {
+		inputs = []Input{}
+	}
+	if err := field("inputs", inputs, false); err != nil {
+		return err
+	}
+	if err := field("topology", r.Topology, false); err != nil {
+		return err
+	}
+	bw.WriteString("  \"flows\": [")
+	n, err := flows(bw)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("],\n")
+	findings := r.Findings
+	if findings == nil {
+		findings = []Finding{}
+	}
+	if err := field("findings", findings, false); err != nil {
+		return err
+	}
+	if err := field("summary", r.Summary, true); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// encodeFlowsJSON writes r's flows as elements of the report's "flows"
+// array, each on a new line, separated by commas.
+func encodeFlowsJSON(w io.Writer, r *Report) (int, error) {
+	n := 0
+	err := r.EachFlow(func(f *Flow) error {
+		b, err := json.MarshalIndent(f, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			io.WriteString(w, ",")
+		}
+		io.WriteString(w, "\n    ")
+		n++
+		_, err = w.Write(b)
+		return err
+	})
+	return n, err
+}
+
+// Spool is encoded output held in an unlinked temporary file, so a group's
+// records can be encoded on its own goroutine without being held in memory.
+type Spool struct {
+	f *os.File
+	w *bufio.Writer
+	n int64
+}
+
+// NewSpool creates an empty spool.
+func NewSpool() (*Spool, error) {
+	f, err := os.CreateTemp("", "edgeaudit-spool-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name()) // unlinked: gone with the process
+	return &Spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+}
+
+// Write appends to the spool.
+func (s *Spool) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.n += int64(n)
+	return n, err
+}
+
+// Len is the number of bytes spooled.
+func (s *Spool) Len() int64 { return s.n }
+
+// WriteTo copies everything spooled to w.
+func (s *Spool) WriteTo(w io.Writer) (int64, error) {
+	if err := s.w.Flush(); err != nil {
+		return 0, err
+	}
+	return io.Copy(w, io.NewSectionReader(s.f, 0, s.n))
+}
+
+// Close releases the spool's file.
+func (s *Spool) Close() error { return s.f.Close() }
