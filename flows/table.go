@@ -16,6 +16,11 @@ type Config struct {
 	UDPTimeout       time.Duration // idle time after which a UDP flow ends
 	TCPTimeout       time.Duration // idle time after which an open TCP flow ends
 	TCPClosedTimeout time.Duration // linger after FIN both ways or RST
+	// DNSTimeout is the idle time after which a UDP flow classified as
+	// DNS ends: an exchange is over once answered, and a busy resolver's
+	// thousands of finished ones need not be held for UDPTimeout (Zeek's
+	// dns_session_timeout is the same 10 s).
+	DNSTimeout time.Duration
 }
 
 // Defaults are sized for a busy Edge: thousands of concurrent media flows.
@@ -27,6 +32,7 @@ var Defaults = Config{
 	UDPTimeout:       2 * time.Minute,
 	TCPTimeout:       5 * time.Minute,
 	TCPClosedTimeout: 30 * time.Second,
+	DNSTimeout:       10 * time.Second,
 }
 
 func (c Config) withDefaults() Config {
@@ -51,6 +57,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TCPClosedTimeout > 0 {
 		d.TCPClosedTimeout = c.TCPClosedTimeout
+	}
+	if c.DNSTimeout > 0 {
+		d.DNSTimeout = c.DNSTimeout
 	}
 	return d
 }
@@ -84,24 +93,26 @@ const (
 	listUDP = iota
 	listTCP
 	listClosed
+	listDNS
 	numLists
 )
 
 // Table is the flow table. It is not safe for concurrent use; shard flows
 // over several tables by Key.Hash to use more cores.
 type Table struct {
-	cfg     Config
-	hooks   Hooks
-	m       map[Key]*Flow
-	heads   [numLists]*Flow
-	tails   [numLists]*Flow
-	timeout [numLists]int64
-	free    []*Flow
-	clsFree []*classState
-	budget  int
-	now     int64
-	stats   Stats
-	msg     classify.STUNMessage
+	cfg      Config
+	hooks    Hooks
+	m        map[Key]*Flow
+	heads    [numLists]*Flow
+	tails    [numLists]*Flow
+	timeout  [numLists]int64
+	free     []*Flow
+	draining bool // Flush is ending every flow
+	clsFree  []*classState
+	budget   int
+	now      int64
+	stats    Stats
+	msg      classify.STUNMessage
 }
 
 // NewTable returns an empty table.
@@ -111,6 +122,7 @@ func NewTable(cfg Config, hooks Hooks) *Table {
 	t.timeout[listUDP] = int64(cfg.UDPTimeout)
 	t.timeout[listTCP] = int64(cfg.TCPTimeout)
 	t.timeout[listClosed] = int64(cfg.TCPClosedTimeout)
+	t.timeout[listDNS] = int64(cfg.DNSTimeout)
 	return t
 }
 
@@ -171,11 +183,16 @@ func (t *Table) Advance(now int64) {
 
 // Flush ends every flow still in the table, at the end of input.
 func (t *Table) Flush() {
+	// Nothing will be read after this: flows that end are let go, not
+	// kept for reuse, so the records made from them replace them in
+	// memory rather than add to them.
+	t.free, t.draining = nil, true
 	for i := 0; i < numLists; i++ {
 		for t.heads[i] != nil {
 			t.end(t.heads[i], "end-of-input")
 		}
 	}
+	t.draining = false
 }
 
 // Each calls fn for every flow in the table, for periodic snapshots.
@@ -400,6 +417,11 @@ func (t *Table) classify(f *Flow) {
 	if f.Proto == decode.ProtoTCP && f.Label.App == classify.STUN {
 		f.stun = true
 	}
+	if f.Proto == decode.ProtoUDP && f.Label.App == classify.DNS && f.list == listUDP {
+		t.unlink(f)
+		f.list = listDNS
+		t.push(f, f.Last)
+	}
 	if t.hooks.Decided != nil {
 		t.hooks.Decided(f)
 	}
@@ -547,7 +569,9 @@ func (t *Table) end(f *Flow, reason string) {
 	delete(t.m, f.Key)
 	t.unlink(f)
 	*f = Flow{}
-	t.free = append(t.free, f)
+	if !t.draining {
+		t.free = append(t.free, f)
+	}
 }
 
 // The lists keep flows in order of last activity, one list per timeout, so

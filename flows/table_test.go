@@ -205,3 +205,32 @@ func TestCommunityID(t *testing.T) {
 		}
 	}
 }
+
+// TestDNSTimeout: an answered DNS exchange ends after DNSTimeout idle, not
+// UDPTimeout, while other UDP flows stay.
+func TestDNSTimeout(t *testing.T) {
+	q := []byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1}
+	a := append([]byte{0x12, 0x34, 0x81, 0x80}, q[4:]...)
+	resolver := netip.MustParseAddr("198.51.100.53")
+	var c collector
+	tb := NewTable(Config{}, c.hooks())
+	feed(tb, []pkt{
+		{src: edge, dst: resolver, sport: 40000, dport: 53, proto: 17, payload: q},
+		{src: resolver, dst: edge, sport: 53, dport: 40000, proto: 17, payload: a, at: time.Millisecond},
+		{src: client, dst: edge, sport: 50000, dport: 3478, proto: 17, payload: stunBindingSuccess(), at: 2 * time.Millisecond},
+		{src: client, dst: vip, sport: 1, dport: 443, proto: 6, flags: syn, at: 11 * time.Second},
+		{src: client, dst: vip, sport: 2, dport: 443, proto: 6, flags: syn, at: 12 * time.Second},
+	})
+	if len(c.ended) != 1 || c.ended[0].Server.Port != 53 || c.ended[0].EndReason != "idle" || c.ended[0].Label.App != classify.DNS {
+		t.Fatalf("ended before the end of input: %+v, want the DNS exchange, idle", c.ended)
+	}
+	tb.Flush()
+	if len(c.ended) != 4 {
+		t.Fatalf("%d flows ended, want 4", len(c.ended))
+	}
+	for _, f := range c.ended[1:] {
+		if f.EndReason != "end-of-input" {
+			t.Errorf("%v -> %v ended %q, want end-of-input", f.Client, f.Server, f.EndReason)
+		}
+	}
+}
