@@ -87,8 +87,10 @@ type Config struct {
 }
 
 // Defaults are sized for a busy pool: 16384 STUN transactions and 8192
-// SYNs in flight within TxTimeout+MaxClockSkew (about 10 MB and 6 MB when
-// full; the tables grow with use, a few hundred KB on a quiet capture).
+// SYNs in flight within TxTimeout+MaxClockSkew. Full, they take about
+// 5 MB and 1 MB with the sightings one capture point gives (a request and
+// its answer, a SYN), 11 MB and 6 MB if every entry held all it may; they
+// grow with use, a few hundred KB on a quiet capture.
 var Defaults = Config{
 	MaxTransactions: 1 << 14,
 	MaxSYNs:         1 << 13,
@@ -159,13 +161,16 @@ type Detector struct {
 	res    *policy.Resolver
 	hasTop bool
 
-	points  map[int32]*pointState
-	tx      txTable
-	syn     synTable
-	sources map[addr]*sourceUsers
-	flagged map[flagKey]struct{}
-	asym    asymSet
-	clocks  map[[2]int32]*clockPair
+	points    map[int32]*pointState
+	tx        txTable
+	txLegs    slab[txLeg]
+	syn       synTable
+	synLegs   slab[synLeg]
+	strayAcks slab[strayAck]
+	sources   map[addr]*sourceUsers
+	flagged   map[flagKey]struct{}
+	asym      asymSet
+	clocks    map[[2]int32]*clockPair
 
 	pendingSIP []sipCandidate
 	pendingGW  []sipCandidate
@@ -198,7 +203,10 @@ func New(cfg Config) *Detector {
 		d.hasTop = false
 	}
 	d.tx.init(cfg.MaxTransactions)
+	d.txLegs.init(cfg.MaxTransactions * maxLegs)
 	d.syn.init(cfg.MaxSYNs)
+	d.synLegs.init(cfg.MaxSYNs * maxSYNLegs)
+	d.strayAcks.init(cfg.MaxSYNs * maxSYNLegs)
 	d.asym.init(1024)
 	return d
 }

@@ -18,7 +18,7 @@ func (d *Detector) Finish(emit func(*policy.Finding)) {
 	}
 	d.finished = true // from here d.emit queues
 	d.syn.expire(1<<63-1, d.synDrop)
-	d.tx.expire(1<<63-1, nil)
+	d.tx.expire(1<<63-1, d.txDrop)
 
 	points := d.sortedPoints()
 	oneDir := map[int32]bool{}

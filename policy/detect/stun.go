@@ -32,8 +32,8 @@ type txEntry struct {
 	id   [16]byte
 	typ  uint16
 	n    uint8
-	done uint8 // what was already reported for this transaction
-	legs [maxLegs]txLeg
+	done uint8          // what was already reported for this transaction
+	legs [maxLegs]int32 // in Detector.txLegs
 }
 
 const (
@@ -83,7 +83,7 @@ func (d *Detector) ObserveSTUN(e *STUNEvent) {
 	x := d.tx.get(e.TxID)
 	if x == nil {
 		var evicted bool
-		x, evicted = d.tx.insert(e.TxID, e.Time, nil)
+		x, evicted = d.tx.insert(e.TxID, e.Time, d.txDrop)
 		if evicted {
 			d.stats.TxEvicted++
 		}
@@ -93,7 +93,7 @@ func (d *Detector) ObserveSTUN(e *STUNEvent) {
 		x.typ = e.Type
 	}
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
+		l := d.txLegs.at(x.legs[i])
 		if l.point == leg.point && l.answer == leg.answer && l.src == leg.src && l.dst == leg.dst {
 			l.retrans++
 			return
@@ -103,19 +103,27 @@ func (d *Detector) ObserveSTUN(e *STUNEvent) {
 		d.stats.TxLegsDropped++
 		return
 	}
-	x.legs[x.n] = leg
+	x.legs[x.n] = d.txLegs.put(leg)
 	x.n++
-	nl := &x.legs[x.n-1]
+	nl := d.txLegs.at(x.legs[x.n-1])
 	if answer {
 		d.checkAsymSTUN(x, nl)
 		d.checkReflexive(x, nl)
 	} else {
 		for i := 0; i < int(x.n)-1; i++ {
-			if a := &x.legs[i]; a.answer && a.point == nl.point {
+			if a := d.txLegs.at(x.legs[i]); a.answer && a.point == nl.point {
 				d.checkAsymSTUN(x, a)
 			}
 		}
 		d.crossPointSTUN(x, nl)
+	}
+}
+
+// txDrop runs when a transaction leaves the table: its legs are free for
+// the transactions to come.
+func (d *Detector) txDrop(x *txEntry, expired bool) {
+	for _, i := range x.legs[:x.n] {
+		d.txLegs.release(i)
 	}
 }
 
@@ -127,7 +135,7 @@ func (d *Detector) checkAsymSTUN(x *txEntry, a *txLeg) {
 	}
 	var other *txLeg
 	for i := 0; i < int(x.n); i++ {
-		r := &x.legs[i]
+		r := d.txLegs.at(x.legs[i])
 		if r.answer || r.point != a.point || r.src != a.dst {
 			continue
 		}
@@ -217,7 +225,7 @@ func (d *Detector) checkReflexive(x *txEntry, a *txLeg) {
 		Subject: "reflexive " + a.refl.host().ip().String() + " from " + a.src.String(),
 	}
 	for i := 0; i < int(x.n); i++ {
-		if r := &x.legs[i]; !r.answer && len(f.Evidence) < 4 {
+		if r := d.txLegs.at(x.legs[i]); !r.answer && len(f.Evidence) < 4 {
 			f.Evidence = append(f.Evidence, d.evidence(r.point, r.frame, r.t, "txid "+txShort(x.id)+" request "+r.src.String()+" → "+r.dst.String()))
 		}
 	}
@@ -229,11 +237,11 @@ func (d *Detector) checkReflexive(x *txEntry, a *txLeg) {
 // the path between the points translated A/V traffic.
 func (d *Detector) crossPointSTUN(x *txEntry, nl *txLeg) {
 	for i := 0; i < int(x.n)-1; i++ {
-		o := &x.legs[i]
+		o := d.txLegs.at(x.legs[i])
 		if o.answer || o.point == nl.point || !d.sameMoment(o.point, o.t, nl.point, nl.t) {
 			continue
 		}
-		if firstAt(x.legs[:x.n], o) && firstAt(x.legs[:x.n], nl) {
+		if d.firstAt(x, o) && d.firstAt(x, nl) {
 			d.clockSample(o.point, o.t, nl.point, nl.t)
 		}
 		if x.done&doneCorrelated == 0 {
@@ -295,10 +303,11 @@ func plausible(a addr) bool {
 	return a.a[0]&0xE0 == 0x20 || a.a[0]&0xFE == 0xFC
 }
 
-// firstAt reports whether l is the first request leg at its point.
-func firstAt(legs []txLeg, l *txLeg) bool {
-	for i := range legs {
-		o := &legs[i]
+// firstAt reports whether l, a leg of x, is the first request leg at its
+// point.
+func (d *Detector) firstAt(x *txEntry, l *txLeg) bool {
+	for _, i := range x.legs[:x.n] {
+		o := d.txLegs.at(i)
 		if o == l {
 			return true
 		}

@@ -13,9 +13,11 @@ type ring[K comparable, V any] struct {
 	max   int
 }
 
+// ringSlot puts t0 first so that a small key packs with live instead of
+// being padded to eight bytes.
 type ringSlot[K comparable, V any] struct {
-	key  K
 	t0   int64 // first sighting: expiry is measured from it
+	key  K
 	live bool
 	v    V
 }
@@ -119,3 +121,46 @@ func (r *ring[K, V]) each(fn func(*V)) {
 		}
 	}
 }
+
+// slab holds records out of line for the entries of a ring, which keep
+// int32 indices into it: an entry then costs memory for the records it
+// uses, not for as many as it may hold. Released records are reused
+// before the slab grows, so once it has grown put does not allocate.
+type slab[T any] struct {
+	items []T
+	free  []int32
+	max   int
+}
+
+// init bounds the slab at n records, what its ring's entries can hold
+// at most, so that its growth stops where the ring's does.
+func (s *slab[T]) init(n int) { s.max = n }
+
+// put stores v and returns its index.
+func (s *slab[T]) put(v T) int32 {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.items[i] = v
+		return i
+	}
+	if len(s.items) == cap(s.items) {
+		s.grow()
+	}
+	s.items = append(s.items, v)
+	return int32(len(s.items) - 1)
+}
+
+// grow adds room by a quarter, as append grows a large slice, but not
+// past max.
+func (s *slab[T]) grow() {
+	n := min(max(cap(s.items)*5/4, 256), s.max)
+	items := make([]T, len(s.items), max(n, len(s.items)+1))
+	copy(items, s.items)
+	s.items = items
+}
+
+// at returns the record at i; the pointer is good until the next put.
+func (s *slab[T]) at(i int32) *T { return &s.items[i] }
+
+func (s *slab[T]) release(i int32) { s.free = append(s.free, i) }

@@ -10,24 +10,32 @@ import (
 type synTable = ring[uint32, synEntry]
 
 // synLeg is one client's SYN with a given ISN at one point, and what
-// answered it there.
+// answered it there. Its fields go widest first so that padding stays
+// at the tail: the SYN table holds thousands of legs.
 type synLeg struct {
-	point       int32
-	src, dst    addr
-	frame       uint64
-	flowFrame   uint64
-	t           int64
-	syns        uint16
-	answered    bool  // a SYN-ACK came from the SYN's destination
-	asym        uint8 // asymPending, asymReported
-	saSrc       addr  // the SYN-ACK that came from elsewhere
-	saFrame     uint64
-	saFlowFrame uint64
-	saTime      int64
-	corr        uint8 // corrRST, corrRetrans, corrICMP
-	corrFrame   uint64
-	corrTime    int64
-	corrFrom    addr
+	frame     uint64
+	flowFrame uint64
+	t         int64
+	src, dst  addr
+	point     int32
+	stray     int32 // in Detector.strayAcks once asym is set
+	syns      uint16
+	answered  bool  // a SYN-ACK came from the SYN's destination
+	asym      uint8 // asymPending, asymReported
+}
+
+// strayAck is the SYN-ACK that came from an address other than its SYN's
+// destination, and what corroborated it. Few SYNs get one, so it is kept
+// apart from synLeg rather than widening every leg.
+type strayAck struct {
+	frame     uint64
+	flowFrame uint64
+	t         int64
+	corrFrame uint64
+	corrTime  int64
+	src       addr
+	corrFrom  addr
+	corr      uint8 // corrRST, corrRetrans, corrICMP
 }
 
 // maxSYNLegs is how many sightings of one ISN are kept: one per point
@@ -38,7 +46,7 @@ type synEntry struct {
 	isn  uint32
 	n    uint8
 	done uint8
-	legs [maxSYNLegs]synLeg
+	legs [maxSYNLegs]int32 // in Detector.synLegs
 }
 
 const (
@@ -85,12 +93,14 @@ func (d *Detector) onSYN(e *TCPEvent) {
 		x.isn = e.Seq
 	}
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
+		l := d.synLegs.at(x.legs[i])
 		if l.point == e.Point && l.src == src {
 			l.syns++
-			if l.asym == asymPending && e.Time >= l.saTime {
-				l.corr, l.corrFrame, l.corrTime = corrRetrans, e.Frame, e.Time
-				d.reportAsymTCP(x, l)
+			if l.asym == asymPending {
+				if sa := d.strayAcks.at(l.stray); e.Time >= sa.t {
+					sa.corr, sa.corrFrame, sa.corrTime = corrRetrans, e.Frame, e.Time
+					d.reportAsymTCP(x, l)
+				}
 			}
 			return
 		}
@@ -99,11 +109,11 @@ func (d *Detector) onSYN(e *TCPEvent) {
 		d.stats.SYNLegsDropped++
 		return
 	}
-	x.legs[x.n] = synLeg{point: e.Point, src: src, dst: dst, frame: e.Frame, flowFrame: e.FlowFrame, t: e.Time, syns: 1}
+	x.legs[x.n] = d.synLegs.put(synLeg{point: e.Point, src: src, dst: dst, frame: e.Frame, flowFrame: e.FlowFrame, t: e.Time, syns: 1})
 	x.n++
-	nl := &x.legs[x.n-1]
+	nl := d.synLegs.at(x.legs[x.n-1])
 	for i := 0; i < int(x.n)-1; i++ {
-		o := &x.legs[i]
+		o := d.synLegs.at(x.legs[i])
 		if o.point == nl.point || o.dst.port != nl.dst.port || !d.sameMoment(o.point, o.t, nl.point, nl.t) {
 			continue
 		}
@@ -168,7 +178,7 @@ func (d *Detector) onSYNACK(e *TCPEvent) {
 	client, server := addrOf(e.Dst), addrOf(e.Src)
 	var cand *synLeg
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
+		l := d.synLegs.at(x.legs[i])
 		if l.point != e.Point || l.src != client {
 			continue
 		}
@@ -185,7 +195,7 @@ func (d *Detector) onSYNACK(e *TCPEvent) {
 		return
 	}
 	cand.asym = asymPending
-	cand.saSrc, cand.saFrame, cand.saFlowFrame, cand.saTime = server, e.Frame, e.FlowFrame, e.Time
+	cand.stray = d.strayAcks.put(strayAck{src: server, frame: e.Frame, flowFrame: e.FlowFrame, t: e.Time})
 	r := d.asym.get(isn)
 	if r == nil {
 		r, _ = d.asym.insert(isn, e.Time, nil)
@@ -200,9 +210,12 @@ func (d *Detector) onRST(e *TCPEvent) {
 		return
 	}
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
-		if l.point == e.Point && l.src == src && l.asym == asymPending && l.saSrc == dst {
-			l.corr, l.corrFrame, l.corrTime, l.corrFrom = corrRST, e.Frame, e.Time, src
+		l := d.synLegs.at(x.legs[i])
+		if l.point != e.Point || l.src != src || l.asym != asymPending {
+			continue
+		}
+		if sa := d.strayAcks.at(l.stray); sa.src == dst {
+			sa.corr, sa.corrFrame, sa.corrTime, sa.corrFrom = corrRST, e.Frame, e.Time, src
 			d.reportAsymTCP(x, l)
 			return
 		}
@@ -210,14 +223,21 @@ func (d *Detector) onRST(e *TCPEvent) {
 }
 
 // synDrop runs when a SYN leaves the table: asymmetric answers still
-// waiting for corroboration are reported with what was seen.
+// waiting for corroboration are reported with what was seen. Its legs
+// are then free for the SYNs to come.
 func (d *Detector) synDrop(x *synEntry, expired bool) {
 	for i := 0; i < int(x.n); i++ {
-		if l := &x.legs[i]; l.asym == asymPending {
+		if l := d.synLegs.at(x.legs[i]); l.asym == asymPending {
 			d.reportAsymTCP(x, l)
 		}
 	}
 	d.bypassedPoint(x)
+	for _, i := range x.legs[:x.n] {
+		if l := d.synLegs.at(i); l.asym != 0 {
+			d.strayAcks.release(l.stray)
+		}
+		d.synLegs.release(i)
+	}
 }
 
 // bypassedPoint reports a SYN that a point saw go to a VIP without any
@@ -226,7 +246,7 @@ func (d *Detector) synDrop(x *synEntry, expired bool) {
 func (d *Detector) bypassedPoint(x *synEntry) {
 	var ans *synLeg
 	for i := 0; i < int(x.n); i++ {
-		if l := &x.legs[i]; l.answered || l.asym != 0 {
+		if l := d.synLegs.at(x.legs[i]); l.answered || l.asym != 0 {
 			ans = l
 			break
 		}
@@ -235,13 +255,13 @@ func (d *Detector) bypassedPoint(x *synEntry) {
 		return
 	}
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
+		l := d.synLegs.at(x.legs[i])
 		if l.answered || l.asym != 0 || l.point == ans.point || !d.roles(l.dst).Has(policy.RoleVIP) || !d.twoWay(l.point) {
 			continue
 		}
 		from := ans.dst
 		if ans.asym != 0 {
-			from = ans.saSrc
+			from = d.strayAcks.at(ans.stray).src
 		}
 		r := d.asym.get(x.isn)
 		if r == nil {
@@ -272,30 +292,31 @@ func (d *Detector) reportAsymTCP(x *synEntry, l *synLeg) {
 		return
 	}
 	l.asym = asymReported
-	ar, fr := d.roles(l.dst), d.roles(l.saSrc)
+	sa := d.strayAcks.at(l.stray)
+	ar, fr := d.roles(l.dst), d.roles(sa.src)
 	ev := []policy.Evidence{
 		d.evidence(l.point, l.frame, l.t, "SYN seq "+u32(x.isn)+" "+l.src.String()+" → "+l.dst.String()),
-		d.evidence(l.point, l.saFrame, l.saTime, "SYN-ACK ack "+u32(x.isn+1)+" from "+l.saSrc.String()+" → "+l.src.String()),
+		d.evidence(l.point, sa.frame, sa.t, "SYN-ACK ack "+u32(x.isn+1)+" from "+sa.src.String()+" → "+l.src.String()),
 	}
-	switch l.corr {
+	switch sa.corr {
 	case corrRST:
-		ev = append(ev, d.evidence(l.point, l.corrFrame, l.corrTime, "the client resets the connection the SYN-ACK from "+l.saSrc.String()+" offered"))
+		ev = append(ev, d.evidence(l.point, sa.corrFrame, sa.corrTime, "the client resets the connection the SYN-ACK from "+sa.src.String()+" offered"))
 	case corrRetrans:
-		ev = append(ev, d.evidence(l.point, l.corrFrame, l.corrTime, "the client sends its SYN to "+l.dst.String()+" again ("+itoa(int(l.syns))+" SYNs): it ignored the SYN-ACK"))
+		ev = append(ev, d.evidence(l.point, sa.corrFrame, sa.corrTime, "the client sends its SYN to "+l.dst.String()+" again ("+itoa(int(l.syns))+" SYNs): it ignored the SYN-ACK"))
 	case corrICMP:
-		ev = append(ev, d.evidence(l.point, l.corrFrame, l.corrTime, "ICMP unreachable from "+l.corrFrom.ip().String()+" for the SYN-ACK"))
+		ev = append(ev, d.evidence(l.point, sa.corrFrame, sa.corrTime, "ICMP unreachable from "+sa.corrFrom.ip().String()+" for the SYN-ACK"))
 	}
 	d.emit(&policy.Finding{
 		Kind: policy.KindAsymmetricReturn, Severity: policy.Error, Requirement: "HLB-03",
 		Message: "TCP SYN from " + l.src.String() + " to " + roleAddr(l.dst, ar) + " (ISN " + u32(x.isn) + ") was answered by a SYN-ACK from " +
-			roleAddr(l.saSrc, fr) + ", not from the address it was sent to",
+			roleAddr(sa.src, fr) + ", not from the address it was sent to",
 		Consequence: answerConsequence(ar, fr),
 		Fix:         asymFix(ar, fr),
-		Flows:       append(d.flowIDs(l.point, l.flowFrame), d.flowIDs(l.point, l.saFlowFrame)...),
+		Flows:       append(d.flowIDs(l.point, l.flowFrame), d.flowIDs(l.point, sa.flowFrame)...),
 		Evidence:    ev,
 		Filter: ipFilter(l.src) + " && tcp.port == " + itoa(int(l.src.port)) + " && (tcp.seq_raw == " + u32(x.isn) +
 			" || tcp.ack_raw == " + u32(x.isn+1) + " || tcp.seq_raw == " + u32(x.isn+1) + ")",
-		Subject: "tcp " + l.dst.String() + " answered by " + l.saSrc.String(),
+		Subject: "tcp " + l.dst.String() + " answered by " + sa.src.String(),
 	})
 }
 
@@ -335,8 +356,9 @@ func (d *Detector) ObserveICMP(e *ICMPEvent) {
 		return
 	}
 	for i := 0; i < int(x.n); i++ {
-		if l := &x.legs[i]; l.point == e.Point && l.src == to && l.asym == asymPending {
-			l.corr, l.corrFrame, l.corrTime, l.corrFrom = corrICMP, e.Frame, e.Time, addrFrom(e.Src, 0)
+		if l := d.synLegs.at(x.legs[i]); l.point == e.Point && l.src == to && l.asym == asymPending {
+			sa := d.strayAcks.at(l.stray)
+			sa.corr, sa.corrFrame, sa.corrTime, sa.corrFrom = corrICMP, e.Frame, e.Time, addrFrom(e.Src, 0)
 			d.reportAsymTCP(x, l)
 		}
 	}
@@ -354,7 +376,7 @@ func (d *Detector) answeredElsewhere(isn uint32, point int32, client addr) bool 
 		return false
 	}
 	for i := 0; i < int(x.n); i++ {
-		l := &x.legs[i]
+		l := d.synLegs.at(x.legs[i])
 		if l.asym != 0 && l.point == point && l.src == client {
 			return true
 		}

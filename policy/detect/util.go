@@ -101,7 +101,7 @@ func macString(m [6]byte) string { return colonHex(m[:]) }
 // clock skew tolerated between points, on packet time.
 func (d *Detector) expire(now int64) {
 	cutoff := now - int64(d.cfg.TxTimeout) - int64(d.cfg.MaxClockSkew)
-	d.tx.expire(cutoff, nil)
+	d.tx.expire(cutoff, d.txDrop)
 	d.syn.expire(cutoff, d.synDrop)
 }
 
