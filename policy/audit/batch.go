@@ -560,7 +560,7 @@ func (b *Batch) Progress() BatchProgress {
 // unless the environment already does (GOGC or GOMEMLIMIT). A run
 // allocates per flow and per packet; with the default GOGC the collector's
 // work, spread over the other cores, is a fifth of a run's CPU time. So:
-// collections 5x rarer (GOGC=400), under a soft memory limit of 16 MiB +
+// collections 5x rarer (GOGC=400), under a soft memory limit of 12 MiB +
 // 32 MiB per run, raised to twice the live heap whenever that is more (it
 // is watched every 50 ms), so that a run whose flows really need more
 // memory gets the default's headroom instead of a collector that never
@@ -569,7 +569,7 @@ func TuneGC(runs int) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	floor := int64(16<<20) + int64(max(runs, 1))*(32<<20)
+	floor := int64(12<<20) + int64(max(runs, 1))*(32<<20)
 	pct := debug.SetGCPercent(400)
 	lim := debug.SetMemoryLimit(floor)
 	stop, done := make(chan struct{}), make(chan struct{})

@@ -2,8 +2,12 @@ package audit
 
 import (
 	"net/netip"
+	"os"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"testing"
+	"time"
 
 	"github.com/edgeaudit/edgeaudit/flows"
 	"github.com/edgeaudit/edgeaudit/flows/classify"
@@ -99,5 +103,35 @@ func TestRecordStore(t *testing.T) {
 	}
 	if o := top.order(); len(o) != 1 || top.store.meta(o[0]).mem == nil || top.store.meta(o[0]).bytes != 10500 || top.store.file != nil {
 		t.Errorf("busiest: %v (held in memory, no spool file expected)", o)
+	}
+}
+
+// TestTuneGC: the soft memory limit starts at the floor for the runs, is
+// raised to twice a live heap that outgrows it, and is restored after.
+func TestTuneGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: TuneGC leaves the collector alone")
+	}
+	before := debug.SetMemoryLimit(-1)
+	restore := TuneGC(1)
+	if got := debug.SetMemoryLimit(-1); got != 44<<20 {
+		t.Errorf("limit %d MiB, want 44", got>>20)
+	}
+	live := make([]byte, 96<<20)
+	for i := range live {
+		live[i] = byte(i)
+	}
+	runtime.GC()
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) < 2*96<<20 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := debug.SetMemoryLimit(-1); got < 2*96<<20 {
+		t.Errorf("with 96 MiB live the limit is %d MiB, want at least 192", got>>20)
+	}
+	runtime.KeepAlive(live)
+	restore()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit %d after restore, want %d", got, before)
 	}
 }
