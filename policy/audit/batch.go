@@ -561,10 +561,10 @@ func (b *Batch) Progress() BatchProgress {
 // allocates per flow and per packet; with the default GOGC the collector's
 // work, spread over the other cores, is a fifth of a run's CPU time. So:
 // collections 5x rarer (GOGC=400), under a soft memory limit of 12 MiB +
-// 32 MiB per run, raised to twice the live heap whenever that is more (it
-// is watched every 50 ms), so that a run whose flows really need more
-// memory gets the default's headroom instead of a collector that never
-// stops. It returns a function that restores the previous settings.
+// 32 MiB per run, raised to 1.5 times the live heap whenever that is more
+// (it is watched every 50 ms), so that a run whose flows really need more
+// memory gets headroom (as GOGC=50 would give) instead of a collector that
+// never stops. It returns a function that restores the previous settings.
 func TuneGC(runs int) (restore func()) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
@@ -589,7 +589,7 @@ func TuneGC(runs int) (restore func()) {
 			if live[0].Value.Kind() != metrics.KindUint64 {
 				return
 			}
-			if want := max(floor, 2*int64(live[0].Value.Uint64())); want != cur {
+			if want := max(floor, 3*int64(live[0].Value.Uint64())/2); want != cur {
 				debug.SetMemoryLimit(want)
 				cur = want
 			}
