@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"sync"
 )
 
 // Role is a set of the address roles of edge-port-policy.md. An address can
@@ -50,6 +51,29 @@ func (r Role) String() string {
 	if r == 0 {
 		return "any"
 	}
+	// Verdicts name roles for every flow: the few sets a topology has
+	// are formatted once.
+	roleNamesMu.RLock()
+	name, ok := roleNameCache[r]
+	roleNamesMu.RUnlock()
+	if ok {
+		return name
+	}
+	name = r.format()
+	roleNamesMu.Lock()
+	if len(roleNameCache) < 4096 {
+		roleNameCache[r] = name
+	}
+	roleNamesMu.Unlock()
+	return name
+}
+
+var (
+	roleNamesMu   sync.RWMutex
+	roleNameCache = map[Role]string{}
+)
+
+func (r Role) format() string {
 	var b strings.Builder
 	for i, name := range roleNames {
 		if r&(1<<i) != 0 {

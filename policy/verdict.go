@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 )
 
 // FlowFacts is what the flow table knows about one conversation when the
@@ -56,6 +57,9 @@ type Engine struct {
 	rules *RuleSet
 	res   *Resolver
 	opts  Options
+
+	mu    sync.Mutex
+	ports map[portKey]portAnswer
 }
 
 // NewEngine builds an engine; rs nil means the default rules, t nil means no
@@ -241,18 +245,7 @@ func (e *Engine) unexpected(f *FlowFacts, v *Verdict) *Finding {
 		fd.Severity = Info
 		fd.Consequence = "Nothing answered, so the port looks closed; something still tries it (a scan, a stale DNS record or a misconfigured client)."
 	}
-	var allowed []string
-	bypass := ""
-	for i := range e.rules.Rules {
-		r := &e.rules.Rules[i]
-		if r.Transport != f.Transport || !r.PortOnTo || port < r.PortLo || port > r.PortHi {
-			continue
-		}
-		allowed = append(allowed, fmt.Sprintf("%s %s→%s", r.ID, roleList(r.Leg.From), roleList(r.Leg.To)))
-		if r.Inside != nil && r.Inside.ViaHLB && e.sideMatch(r.Inside.To, v.ServerRole) {
-			bypass = r.ID
-		}
-	}
+	allowed, bypass := e.portRules(f.Transport, port, v.ServerRole)
 	switch {
 	case bypass != "":
 		fd.Rule = bypass
@@ -260,18 +253,55 @@ func (e *Engine) unexpected(f *FlowFacts, v *Verdict) *Finding {
 			flowText(f, v), bypass)
 		fd.Fix = fmt.Sprintf("Publish and route this service only through its VIP and block %s/%d to the node's real address from outside the HLB; if the HLB forwards without SNAT, list its MAC addresses under hlb.macs so its inside legs are recognised.",
 			transportName(f.Transport), port)
-	case len(allowed) > 0:
-		if len(allowed) > 4 {
-			allowed = append(allowed[:4], "…")
-		}
+	case allowed != "":
 		fd.Fix = fmt.Sprintf("%s/%d is allowed only as %s; block this flow on the firewall or point the client at the right address.",
-			transportName(f.Transport), port, strings.Join(allowed, ", "))
+			transportName(f.Transport), port, allowed)
 	default:
 		fd.Fix = fmt.Sprintf("Close %s/%d to %s on the firewall; if the Edge really needs it, add a rule in a --policy file.",
 			transportName(f.Transport), port, f.Server.Addr())
 	}
 	return fd
 }
+
+// portRules lists the rules that allow a port (for GEN-01's fix) and the
+// VIP rule, if any, whose inside leg a flow to serverRole bypasses. A scan
+// asks the same for thousands of flows: answers are kept per port and role.
+func (e *Engine) portRules(transport uint8, port uint16, serverRole Role) (allowed, bypass string) {
+	k := portKey{transport, port, serverRole}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a, ok := e.ports[k]; ok {
+		return a.allowed, a.bypass
+	}
+	var list []string
+	for i := range e.rules.Rules {
+		r := &e.rules.Rules[i]
+		if r.Transport != transport || !r.PortOnTo || port < r.PortLo || port > r.PortHi {
+			continue
+		}
+		list = append(list, fmt.Sprintf("%s %s→%s", r.ID, roleList(r.Leg.From), roleList(r.Leg.To)))
+		if r.Inside != nil && r.Inside.ViaHLB && e.sideMatch(r.Inside.To, serverRole) {
+			bypass = r.ID
+		}
+	}
+	if len(list) > 4 {
+		list = append(list[:4], "…")
+	}
+	allowed = strings.Join(list, ", ")
+	if e.ports == nil || len(e.ports) >= 1<<16 {
+		e.ports = map[portKey]portAnswer{}
+	}
+	e.ports[k] = portAnswer{allowed, bypass}
+	return allowed, bypass
+}
+
+type portKey struct {
+	transport uint8
+	port      uint16
+	role      Role
+}
+
+type portAnswer struct{ allowed, bypass string }
 
 // disabled: the only rules allowing the flow are switched off by a topology
 // option. Same severities as GEN-01: the topology says the function is not
