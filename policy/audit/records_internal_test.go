@@ -135,3 +135,26 @@ func TestTuneGC(t *testing.T) {
 		t.Errorf("limit %d after restore, want %d", got, before)
 	}
 }
+
+// TestRecordStoreInMemory: without a temporary directory the records stay
+// in memory and come back the same.
+func TestRecordStoreInMemory(t *testing.T) {
+	t.Setenv("TMPDIR", "/nonexistent/edgeaudit-test")
+	s := &recStore{}
+	recs := sampleRecs()
+	for k := range recs {
+		i := s.alloc()
+		s.meta(i).kept = true
+		s.spool(i, &recs[k])
+		var got flowRec
+		if err := s.load(i, &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, recs[k]) {
+			t.Errorf("record %d:\n got %+v\nwant %+v", k, got, recs[k])
+		}
+	}
+	if s.file != nil || len(s.mem) == 0 {
+		t.Errorf("records went to a file (%v) or nowhere (%d bytes in memory)", s.file != nil, len(s.mem))
+	}
+}

@@ -199,10 +199,7 @@ func (m *Merger) Add(order int, r *Report, group string) error {
 // them, into a spool; it may run on any goroutine, so groups can be
 // encoded in parallel and handed to AddEncoded.
 func EncodeFlowsJSON(r *Report) (*Spool, error) {
-	sp, err := NewSpool()
-	if err != nil {
-		return nil, err
-	}
+	sp := NewSpool()
 	if _, err := encodeFlowsJSON(sp, r); err != nil {
 		sp.Close()
 		return nil, err
@@ -318,11 +315,7 @@ func (m *Merger) trimTop(n int) {
 // them here when enc is nil).
 func (m *Merger) spoolFlows(p *part, r *Report, enc *Spool) error {
 	if m.spool == nil {
-		sp, err := NewSpool()
-		if err != nil {
-			return err
-		}
-		m.spool = sp
+		m.spool = NewSpool()
 	}
 	p.off = m.spool.Len()
 	var err error
@@ -434,10 +427,11 @@ func (m *Merger) WriteJSON(w io.Writer) error {
 			if m.spool == nil {
 				return n, errors.New("flows spool missing")
 			}
-			if err := m.spool.w.Flush(); err != nil {
+			r, err := m.spool.section(p.off, p.n)
+			if err != nil {
 				return n, err
 			}
-			if _, err := io.Copy(bw, io.NewSectionReader(m.spool.f, p.off, p.n)); err != nil {
+			if _, err := io.Copy(bw, r); err != nil {
 				return n, err
 			}
 		}
@@ -555,10 +549,7 @@ func NewBatchNDJSON(w io.Writer) *BatchNDJSON {
 // them, into a spool; it may run on any goroutine (WriteEncoded writes the
 // result).
 func EncodeGroupNDJSON(r *Report, group string) (*Spool, error) {
-	sp, err := NewSpool()
-	if err != nil {
-		return nil, err
-	}
+	sp := NewSpool()
 	if err := NewBatchNDJSON(sp).Group(r, group); err != nil {
 		sp.Close()
 		return nil, err

@@ -173,3 +173,25 @@ func readAll[T any](t *testing.T, b []byte) []T {
 	}
 	return out[:n]
 }
+
+// TestSpoolWithoutTempDir: where no temporary file can be made (a
+// read-only file system), spools hold their bytes in memory and the
+// merged report is the same.
+func TestSpoolWithoutTempDir(t *testing.T) {
+	want := mergedJSON(t, true, []int{0, 1, 2})
+	t.Setenv("TMPDIR", "/nonexistent/edgeaudit-test")
+	sp := NewSpool()
+	defer sp.Close()
+	if sp.f != nil {
+		t.Fatal("spool made a file in a directory that does not exist")
+	}
+	io.WriteString(sp, "hello, ")
+	io.WriteString(sp, "spool")
+	var b bytes.Buffer
+	if _, err := sp.WriteTo(&b); err != nil || b.String() != "hello, spool" {
+		t.Fatalf("WriteTo: %q, %v", b.String(), err)
+	}
+	if got := mergedJSON(t, true, []int{0, 1, 2}); got != want {
+		t.Errorf("merged report differs with the spool in memory:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -160,24 +161,32 @@ func encodeFlowsJSON(w io.Writer, r *Report) (int, error) {
 
 // Spool is encoded output held in an unlinked temporary file, so a group's
 // records can be encoded on its own goroutine without being held in memory.
+// Where no temporary file can be made (a read-only file system) it holds
+// them in memory instead: slower to bound, but the audit goes on.
 type Spool struct {
-	f *os.File
-	w *bufio.Writer
-	n int64
+	f   *os.File
+	w   *bufio.Writer
+	mem []byte
+	n   int64
 }
 
 // NewSpool creates an empty spool.
-func NewSpool() (*Spool, error) {
+func NewSpool() *Spool {
 	f, err := os.CreateTemp("", "edgeaudit-spool-*")
 	if err != nil {
-		return nil, err
+		return &Spool{}
 	}
 	os.Remove(f.Name()) // unlinked: gone with the process
-	return &Spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}, nil
+	return &Spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}
 }
 
 // Write appends to the spool.
 func (s *Spool) Write(p []byte) (int, error) {
+	if s.f == nil {
+		s.mem = append(s.mem, p...)
+		s.n += int64(len(p))
+		return len(p), nil
+	}
 	n, err := s.w.Write(p)
 	s.n += int64(n)
 	return n, err
@@ -186,13 +195,31 @@ func (s *Spool) Write(p []byte) (int, error) {
 // Len is the number of bytes spooled.
 func (s *Spool) Len() int64 { return s.n }
 
+// section returns bytes [off, off+n) of the spool.
+func (s *Spool) section(off, n int64) (io.Reader, error) {
+	if s.f == nil {
+		return bytes.NewReader(s.mem[off : off+n]), nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(s.f, off, n), nil
+}
+
 // WriteTo copies everything spooled to w.
 func (s *Spool) WriteTo(w io.Writer) (int64, error) {
-	if err := s.w.Flush(); err != nil {
+	r, err := s.section(0, s.n)
+	if err != nil {
 		return 0, err
 	}
-	return io.Copy(w, io.NewSectionReader(s.f, 0, s.n))
+	return io.Copy(w, r)
 }
 
 // Close releases the spool's file.
-func (s *Spool) Close() error { return s.f.Close() }
+func (s *Spool) Close() error {
+	s.mem = nil
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}
