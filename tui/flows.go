@@ -163,15 +163,15 @@ func (p *flowsPane) less() func(a, b int) int {
 		case ccRule:
 			c = cmp.Compare(ruleOrFindings(x), ruleOrFindings(y))
 		case ccPktsC2S:
-			c = cmpInt(x.Packets.C2S, y.Packets.C2S)
+			c = cmp.Compare(x.Packets.C2S, y.Packets.C2S)
 		case ccPktsS2C:
-			c = cmpInt(x.Packets.S2C, y.Packets.S2C)
+			c = cmp.Compare(x.Packets.S2C, y.Packets.S2C)
 		case ccBytesC2S:
-			c = cmpInt(x.Bytes.C2S, y.Bytes.C2S)
+			c = cmp.Compare(x.Bytes.C2S, y.Bytes.C2S)
 		case ccBytesS2C:
-			c = cmpInt(x.Bytes.S2C, y.Bytes.S2C)
+			c = cmp.Compare(x.Bytes.S2C, y.Bytes.S2C)
 		case ccDur:
-			c = cmpInt(p.durs[a], p.durs[b])
+			c = cmp.Compare(p.durs[a], p.durs[b])
 		case ccPoint:
 			c = cmp.Compare(x.Point, y.Point)
 		}
@@ -179,7 +179,7 @@ func (p *flowsPane) less() func(a, b int) int {
 			c = -c
 		}
 		if c == 0 {
-			c = cmpInt(a, b)
+			c = cmp.Compare(a, b)
 		}
 		return c
 	}

@@ -105,16 +105,6 @@ func navigate(t *table.Model, k KeyMap, msg tea.Msg) bool {
 	return false
 }
 
-func cmpInt[T int | int64 | uint64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // emptyText says why a list is empty: still loading, nothing found, or the
 // filters hide everything.
 func emptyText(ctx *Context, what, query string) string {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -373,24 +374,14 @@ func (rs *records) order() []int32 {
 	slices.SortFunc(out, func(a, b int32) int {
 		x, y := rs.store.meta(a), rs.store.meta(b)
 		if x.first != y.first {
-			return cmpInt(x.first, y.first)
+			return cmp.Compare(x.first, y.first)
 		}
 		if x.point != y.point {
-			return cmpInt(x.point, y.point)
+			return cmp.Compare(x.point, y.point)
 		}
-		return cmpInt(x.frame, y.frame)
+		return cmp.Compare(x.frame, y.frame)
 	})
 	return out
-}
-
-func cmpInt[T int32 | int64 | uint64](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type byBytes struct {
