@@ -110,7 +110,8 @@ func TestViewInTmux(t *testing.T) {
 	}
 	// w writes the evidence next to where the UI was started.
 	keys("w")
-	s = waitFor("the written file", func(s string) bool { return strings.Contains(s, "wrote ") })
+	// The notice, not "rewrote" in the requirement's wording on screen.
+	s = waitFor("the written file", func(s string) bool { return wroteNotice.MatchString(s) })
 	if m, _ := filepath.Glob(filepath.Join(tmp, "edgeaudit-*.pcapng")); len(m) == 0 {
 		ents, _ := os.ReadDir(tmp)
 		var names []string
@@ -195,3 +196,5 @@ func quoteAll(ss []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+var wroteNotice = regexp.MustCompile(`(^|\s)wrote \S`)
