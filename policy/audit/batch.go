@@ -475,6 +475,10 @@ func (b *Batch) Run(ctx context.Context, each func(*GroupResult) error) error {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		// each has written or copied what it keeps: the records' spool
+		// file goes now, not when a finalizer gets to it (an archive of
+		// thousands of groups would hold as many files open).
+		defer closeSource(res.Report)
 		if firstErr != nil {
 			return
 		}
@@ -529,6 +533,16 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 		PrefixIDs(rep, g.ID+"/")
 	}
 	return &GroupResult{Group: g, Report: rep, Err: err}
+}
+
+// closeSource releases what a report's lazy flow records hold.
+func closeSource(r *report.Report) {
+	if r == nil {
+		return
+	}
+	if c, ok := r.Source.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // PrefixIDs puts prefix before every flow and finding id of a report and

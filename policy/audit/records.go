@@ -317,6 +317,10 @@ func (s *recStore) close() {
 		s.file.Close()
 		s.file = nil
 	}
+	s.mem = nil
+	if s.err == nil {
+		s.err = errors.New("flow records read after their report was released")
+	}
 }
 
 // records is the set of flow records a report keeps: all of them up to a
@@ -411,6 +415,13 @@ type recSource struct {
 }
 
 func (s *recSource) Len() int { return len(s.order) }
+
+// Close lets the spool file go; the records cannot be read after it.
+func (s *recSource) Close() error {
+	s.store.close()
+	s.order = nil
+	return nil
+}
 
 func (s *recSource) Each(fn func(*report.Flow) error) error {
 	var fr flowRec

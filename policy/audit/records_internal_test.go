@@ -63,7 +63,6 @@ func TestRecordSpoolRoundTrip(t *testing.T) {
 // verdicts; slots let go are reused; the busiest are held in memory.
 func TestRecordStore(t *testing.T) {
 	s := &recStore{}
-	defer s.close()
 	rs := records{store: s, max: 2}
 	recs := sampleRecs()
 	var idx []int32
@@ -92,6 +91,16 @@ func TestRecordStore(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("record %d:\n got %+v\nwant %+v", k, got, want)
 		}
+	}
+
+	src := &recSource{store: s, order: rs.order(), names: map[int]string{}}
+	if src.Len() != 2 {
+		t.Errorf("source has %d records, want 2", src.Len())
+	}
+	src.Close()
+	var after flowRec
+	if err := s.load(idx[0], &after); err == nil || s.file != nil || src.Len() != 0 {
+		t.Errorf("after Close: load error %v, file open %v, %d records", err, s.file != nil, src.Len())
 	}
 
 	top := records{store: &recStore{}, top: 1}
