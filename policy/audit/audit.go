@@ -61,8 +61,8 @@ type Options struct {
 	// grow with the number of flows; Summary.Flows still counts them all.
 	TopFlows int
 	// LazyFlows leaves the report's flow records in its Source, rendered
-	// as they are written, instead of in Flows: memory then holds about
-	// 330 bytes per record rather than 700-800.
+	// from the run's spool as they are written, instead of in Flows:
+	// memory then holds about 90 bytes per record rather than 700-800.
 	LazyFlows bool
 	// Now returns the wall clock for progress; tests may fix it.
 	Now func() time.Time

@@ -77,7 +77,7 @@ func (r *run) flowEnd(f *flows.Flow) {
 	ff := fr.facts()
 	v, fid := r.judgeFlow(&ff, f.Point, f.FirstFrame, f.First, id, early)
 	fr.verdict(&v, fid)
-	r.store.verdict(i, &v, fr.label.App, fid)
+	r.store.keepVerdict(i, fr)
 	if r.o.Sink != nil {
 		rec := fr.render(r.pointName(f.Point))
 		r.o.Sink.Flow(&rec)
@@ -179,9 +179,9 @@ func (j *judge) finish(r *run) {
 		}
 		ff := fr.facts()
 		v, fid := r.judgeFlow(&ff, int(fr.point), fr.frame, fr.first, fr.id(), "")
-		r.store.verdict(i, &v, fr.label.App, fid)
+		fr.verdict(&v, fid)
+		r.store.keepVerdict(i, fr)
 		if r.o.Sink != nil && m.kept {
-			fr.verdict(&v, fid)
 			rec := fr.render(r.pointName(int(fr.point)))
 			r.o.Sink.Flow(&rec)
 		}

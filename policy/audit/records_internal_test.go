@@ -71,7 +71,9 @@ func TestRecordStore(t *testing.T) {
 		m := s.meta(i)
 		m.first, m.frame, m.point, m.bytes = recs[k].first, recs[k].frame, recs[k].point, recs[k].total()
 		rs.add(i, &recs[k])
-		s.verdict(i, &policy.Verdict{Rule: "EXT-S-01", ClientRole: policy.RoleAny, App: "sip"}, recs[k].label.App, "F7")
+		fr := recs[k]
+		fr.verdict(&policy.Verdict{Rule: "EXT-S-01", ClientRole: policy.RoleAny, App: "sip"}, "F7")
+		s.keepVerdict(i, &fr)
 		idx = append(idx, i)
 		s.release(i)
 	}
