@@ -80,7 +80,9 @@ type Flow struct {
 	stunOff [2]int
 	prev    *Flow
 	next    *Flow
-	listAt  int64 // packet time the flow was queued on its expiry list
+	chain   *Flow  // next flow in the same index entry
+	hash    uint64 // of Key, the index entry
+	listAt  int64  // packet time the flow was queued on its expiry list
 	list    int8
 	closing bool
 }

@@ -4,6 +4,7 @@
 package flows
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/edgeaudit/edgeaudit/decode"
@@ -45,11 +46,14 @@ func KeyOf(p *decode.Packet) (k Key) {
 	return k
 }
 
+// less orders (address, port) pairs; addresses compare as big-endian
+// numbers, which is their byte order.
 func less(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
-	for i := 0; i < 16; i++ {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
+		return x < y
 	}
 	return ap < bp
 }

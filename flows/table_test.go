@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/edgeaudit/edgeaudit/decode"
 	"github.com/edgeaudit/edgeaudit/flows/classify"
@@ -232,5 +233,60 @@ func TestDNSTimeout(t *testing.T) {
 		if f.EndReason != "end-of-input" {
 			t.Errorf("%v -> %v ended %q, want end-of-input", f.Client, f.Server, f.EndReason)
 		}
+	}
+}
+
+// TestIndexChains forces keys into one index entry (the seeded hash makes
+// that too rare to meet by chance) and checks that every flow stays
+// findable as others around it in the chain end, in any order.
+func TestIndexChains(t *testing.T) {
+	for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}} {
+		tb := NewTable(Config{}, Hooks{})
+		const h = 42
+		var keys [4]Key
+		var fl [4]*Flow
+		for i := range keys {
+			p := pkt{src: client, dst: edge, sport: uint16(1000 + i), dport: 3478, proto: 17}.packet(uint64(i + 1))
+			keys[i] = KeyOf(p)
+			fl[i] = tb.newFlow(keys[i], h, p)
+		}
+		if tb.n != 4 || len(tb.m) != 1 {
+			t.Fatalf("%d flows in %d entries, want 4 in 1", tb.n, len(tb.m))
+		}
+		gone := map[int]bool{}
+		for _, e := range order {
+			tb.end(fl[e], "test")
+			gone[e] = true
+			for i := range keys {
+				got := tb.find(&keys[i], h)
+				if gone[i] != (got == nil) || (got != nil && got.Key != keys[i]) {
+					t.Fatalf("order %v: after ending %d, find(%d) = %v", order, e, i, got)
+				}
+			}
+		}
+		if tb.n != 0 || len(tb.m) != 0 {
+			t.Fatalf("order %v: %d flows in %d entries left", order, tb.n, len(tb.m))
+		}
+	}
+}
+
+// TestKeyBytes pins the layout the index hashes: every field of Key lies
+// in its first keyBytes bytes, so no field escapes the hash.
+func TestKeyBytes(t *testing.T) {
+	var k Key
+	end := int(unsafe.Offsetof(k.V4) + unsafe.Sizeof(k.V4))
+	for _, f := range []uintptr{unsafe.Offsetof(k.Lo) + unsafe.Sizeof(k.Lo), unsafe.Offsetof(k.Hi) + unsafe.Sizeof(k.Hi),
+		unsafe.Offsetof(k.LoPort) + 2, unsafe.Offsetof(k.HiPort) + 2, unsafe.Offsetof(k.Point) + 4, unsafe.Offsetof(k.Proto) + 1} {
+		if int(f) > end {
+			t.Fatalf("a field ends at %d, after V4 (%d)", f, end)
+		}
+	}
+	if keyBytes != end {
+		t.Fatalf("keyBytes %d, want %d", keyBytes, end)
+	}
+	a, b := Key{LoPort: 1}, Key{LoPort: 2}
+	tb := NewTable(Config{}, Hooks{})
+	if tb.hash(&a) == tb.hash(&b) {
+		t.Fatal("keys differing in a port hash alike")
 	}
 }
