@@ -56,8 +56,8 @@ type Decoder struct {
 	ip6   layers.IPv6
 	ip6x  layers.IPv6ExtensionSkipper
 	ip6f  layers.IPv6Fragment
-	tcp   layers.TCP
-	udp   layers.UDP
+	tcp   tcpLayer
+	udp   udpLayer
 	icmp4 layers.ICMPv4
 	icmp6 layers.ICMPv6
 	pppoe pppoeSession
