@@ -109,9 +109,13 @@ type Table struct {
 	// uint64-keyed map takes the runtime's fast path and its slots are a
 	// third the size of Key-keyed ones, so a lookup misses the cache less;
 	// the full key is compared in the flow, which the packet touches anyway.
-	m        map[uint64]*Flow
-	seed     maphash.Seed
-	n        int // flows in the table
+	m    map[uint64]*Flow
+	seed maphash.Seed
+	n    int // flows in the table
+	// recent is a direct-mapped cache of the index, small enough to stay
+	// in the core's cache: media flows carry most packets, and a hit
+	// saves the map's cache misses.
+	recent   [recentSlots]*Flow
 	heads    [numLists]*Flow
 	tails    [numLists]*Flow
 	timeout  [numLists]int64
@@ -594,11 +598,20 @@ func (t *Table) hash(k *Key) uint64 {
 	return maphash.Bytes(t.seed, unsafe.Slice((*byte)(unsafe.Pointer(k)), keyBytes))
 }
 
+const recentSlots = 1 << 13
+
 // find returns the flow of k, whose hash is h, or nil.
 func (t *Table) find(k *Key, h uint64) *Flow {
+	slot := &t.recent[h&(recentSlots-1)]
+	if f := *slot; f != nil && f.hash == h && f.Key == *k {
+		return f
+	}
 	f := t.m[h]
 	for f != nil && f.Key != *k {
 		f = f.chain
+	}
+	if f != nil {
+		*slot = f
 	}
 	return f
 }
@@ -606,6 +619,9 @@ func (t *Table) find(k *Key, h uint64) *Flow {
 // unindex takes f out of its hash chain.
 func (t *Table) unindex(f *Flow) {
 	t.n--
+	if slot := &t.recent[f.hash&(recentSlots-1)]; *slot == f {
+		*slot = nil
+	}
 	head := t.m[f.hash]
 	if head == f {
 		if f.chain == nil {
