@@ -168,14 +168,13 @@ func (j *judge) finish(r *run) {
 	j.inferred = j.inferrer.Result()
 	j.inferrer = policy.Inferrer{}
 	j.engine = policy.NewEngine(j.rules, j.inferred.Topology())
-	fr := &r.scratch
-	for _, i := range j.pending {
+	loadAhead(r.store, j.pending, r.store.loadInto, func(i int32, fr *flowRec, err error) error {
 		m := r.store.meta(i)
-		if err := r.store.load(i, fr); err != nil {
+		if err != nil {
 			r.spoolError(err)
 			m.pending = false
 			r.store.release(i)
-			continue
+			return nil
 		}
 		ff := fr.facts()
 		v, fid := r.judgeFlow(&ff, int(fr.point), fr.frame, fr.first, fr.id(), "")
@@ -187,7 +186,8 @@ func (j *judge) finish(r *run) {
 		}
 		m.pending = false
 		r.store.release(i)
-	}
+		return nil
+	})
 	j.pending = nil
 }
 

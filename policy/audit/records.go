@@ -255,6 +255,25 @@ func (s *recStore) spool(i int32, fr *flowRec) {
 
 // load decodes record i into fr, with its verdict.
 func (s *recStore) load(i int32, fr *flowRec) error {
+	s.sync()
+	return s.loadInto(i, fr, &s.dec)
+}
+
+// sync writes what the spool buffers to its file, so that loadInto only
+// reads the store (loadAhead runs it on several goroutines).
+func (s *recStore) sync() {
+	if s.w != nil && s.err == nil && s.flushd < s.size {
+		if err := s.w.Flush(); err != nil {
+			s.err = err
+			return
+		}
+		s.flushd = s.size
+	}
+}
+
+// loadInto reads record i into fr, using buf for the spooled bytes. It
+// only reads the store, once sync has run.
+func (s *recStore) loadInto(i int32, fr *flowRec, buf *[]byte) error {
 	m := s.meta(i)
 	switch {
 	case m.mem != nil:
@@ -268,18 +287,11 @@ func (s *recStore) load(i int32, fr *flowRec) error {
 			return err
 		}
 	default:
-		if m.off+int64(m.n) > s.flushd {
-			if err := s.w.Flush(); err != nil {
-				s.err = err
-				return err
-			}
-			s.flushd = s.size
-		}
-		s.dec = slices.Grow(s.dec[:0], int(m.n))[:m.n]
-		if _, err := s.file.ReadAt(s.dec, m.off); err != nil {
+		*buf = slices.Grow((*buf)[:0], int(m.n))[:m.n]
+		if _, err := s.file.ReadAt(*buf, m.off); err != nil {
 			return fmt.Errorf("flow records spool: %w", err)
 		}
-		if err := fr.decode(s.dec); err != nil {
+		if err := fr.decode(*buf); err != nil {
 			return err
 		}
 	}
@@ -422,17 +434,23 @@ func (s *recSource) Close() error {
 }
 
 func (s *recSource) Each(fn func(*report.Flow) error) error {
-	var fr flowRec
-	for _, i := range s.order {
-		if err := s.store.load(i, &fr); err != nil {
-			return err
-		}
-		rec := fr.render(s.names[int(fr.point)])
-		if err := fn(&rec); err != nil {
-			return err
-		}
+	type rendered struct {
+		fr  flowRec
+		rec report.Flow
 	}
-	return nil
+	return loadAhead(s.store, s.order, func(i int32, out *rendered, buf *[]byte) error {
+		if err := s.store.loadInto(i, &out.fr, buf); err != nil {
+			return err
+		}
+		out.rec = out.fr.render(s.names[int(out.fr.point)])
+		return nil
+	}, func(_ int32, out *rendered, err error) error {
+		if err != nil {
+			return err
+		}
+		rec := out.rec // fn keeps what it is given; the slot is reused
+		return fn(&rec)
+	})
 }
 
 func (s *recSource) Refs(fn func(id, point string)) {
