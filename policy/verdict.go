@@ -102,6 +102,17 @@ func effectiveApp(f *FlowFacts) string {
 // cross-flow detectors; a flow from an hlb address to an av address, for
 // example, is allowed here as the inside leg of EXT-V-07 and judged there.
 func (e *Engine) Verdict(f *FlowFacts) Verdict {
+	v := e.VerdictBrief(f)
+	e.Describe(f, &v)
+	return v
+}
+
+// VerdictBrief is Verdict without the texts of an unexpected port's finding
+// (message, fix) and without any finding's Wireshark filter: what makes
+// repeats of a finding the same one (kind, requirement, rule, subject) and
+// its severity are there. A scan makes thousands of findings that only
+// count into the first; Describe writes the texts of those that are kept.
+func (e *Engine) VerdictBrief(f *FlowFacts) Verdict {
 	app := effectiveApp(f)
 	v := Verdict{
 		ClientRole: e.res.Roles(f.Client.Addr()),
@@ -176,16 +187,33 @@ func (e *Engine) Verdict(f *FlowFacts) Verdict {
 		v.Finding.Count = 1
 		// Repeats (a scan, every client with the wrong DNS name) aggregate on
 		// the server side, the client's role and what was wrong.
-		v.Finding.Subject = fmt.Sprintf("%s %s from %s: %s", transportName(f.Transport),
-			netip.AddrPortFrom(f.Server.Addr().Unmap(), f.Server.Port()), v.ClientRole, v.App)
-		v.Finding.Filter = WiresharkFilter(f.Transport, f.Client, f.Server)
+		b := make([]byte, 0, 96)
+		b = append(append(b, transportName(f.Transport)...), ' ')
+		b = netip.AddrPortFrom(f.Server.Addr().Unmap(), f.Server.Port()).AppendTo(b)
+		b = append(append(append(append(b, " from "...), v.ClientRole.String()...), ": "...), v.App...)
+		v.Finding.Subject = string(b)
 		if v.Inferred {
 			// Roles learnt from traffic can be wrong; never call that an error.
 			v.Finding.Severity = min(v.Finding.Severity, Warning)
-			v.Finding.Message += " (roles inferred from traffic; give --topology to confirm)"
 		}
 	}
 	return v
+}
+
+// Describe writes the texts VerdictBrief left out of v's finding; f must be
+// the facts v was judged from. Describing twice does nothing.
+func (e *Engine) Describe(f *FlowFacts, v *Verdict) {
+	fd := v.Finding
+	if fd == nil || fd.Filter != "" {
+		return
+	}
+	if fd.Message == "" { // only unexpected() leaves it to be written
+		e.unexpectedText(f, v, fd)
+	}
+	fd.Filter = WiresharkFilter(f.Transport, f.Client, f.Server)
+	if v.Inferred {
+		fd.Message += " (roles inferred from traffic; give --topology to confirm)"
+	}
 }
 
 func b2i(b bool) int {
@@ -232,35 +260,41 @@ func flowText(f *FlowFacts, v *Verdict) string {
 // Edge function needs it (warning: attack surface, no service broken); an
 // attempt nobody answered shows the port closed and is only information.
 func (e *Engine) unexpected(f *FlowFacts, v *Verdict) *Finding {
-	port := f.Server.Port()
 	fd := &Finding{
 		Kind:        KindUnexpectedPort,
 		Severity:    Warning,
 		Requirement: "GEN-01",
-		Message: fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v),
-			transportName(f.Transport), port, v.ClientRole, v.ServerRole),
 		Consequence: "The port answers although no Edge function needs it, which widens what the Edge exposes.",
 	}
 	if !f.Answered {
 		fd.Severity = Info
 		fd.Consequence = "Nothing answered, so the port looks closed; something still tries it (a scan, a stale DNS record or a misconfigured client)."
 	}
+	_, fd.Rule = e.portRules(f.Transport, f.Server.Port(), v.ServerRole)
+	return fd
+}
+
+// unexpectedText writes an unexpected port's message and fix.
+func (e *Engine) unexpectedText(f *FlowFacts, v *Verdict, fd *Finding) {
+	port := f.Server.Port()
 	allowed, bypass := e.portRules(f.Transport, port, v.ServerRole)
 	switch {
 	case bypass != "":
-		fd.Rule = bypass
 		fd.Message = fmt.Sprintf("%s: the client reached a real node address directly instead of going through the VIP (%s allows only the HLB on this leg).",
 			flowText(f, v), bypass)
 		fd.Fix = fmt.Sprintf("Publish and route this service only through its VIP and block %s/%d to the node's real address from outside the HLB; if the HLB forwards without SNAT, list its MAC addresses under hlb.macs so its inside legs are recognised.",
 			transportName(f.Transport), port)
 	case allowed != "":
+		fd.Message = fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v),
+			transportName(f.Transport), port, v.ClientRole, v.ServerRole)
 		fd.Fix = fmt.Sprintf("%s/%d is allowed only as %s; block this flow on the firewall or point the client at the right address.",
 			transportName(f.Transport), port, allowed)
 	default:
+		fd.Message = fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v),
+			transportName(f.Transport), port, v.ClientRole, v.ServerRole)
 		fd.Fix = fmt.Sprintf("Close %s/%d to %s on the firewall; if the Edge really needs it, add a rule in a --policy file.",
 			transportName(f.Transport), port, f.Server.Addr())
 	}
-	return fd
 }
 
 // portRules lists the rules that allow a port (for GEN-01's fix) and the

@@ -412,3 +412,39 @@ func BenchmarkVerdict(b *testing.B) {
 		_ = e.Verdict(&fs[i%len(fs)])
 	}
 }
+
+// TestVerdictBrief: a brief verdict has everything that aggregates and
+// ranks a finding, and once described equals the full verdict, for every
+// rule case (allowed flows, unexpected ports, mismatches, bypasses).
+func TestVerdictBrief(t *testing.T) {
+	for _, e := range []*Engine{NewEngine(nil, loadPool(t, nil)), NewEngine(nil, loadPool(t, func(tp *Topology) { tp.Options = Options{} }))} {
+		for _, c := range ruleCases {
+			full := e.Verdict(&c.f)
+			brief := e.VerdictBrief(&c.f)
+			if (full.Finding == nil) != (brief.Finding == nil) {
+				t.Fatalf("%s: finding %v brief, %v full", c.name, brief.Finding, full.Finding)
+			}
+			if full.Finding == nil {
+				continue
+			}
+			b, f := *brief.Finding, *full.Finding
+			if b.Kind != f.Kind || b.Severity != f.Severity || b.Requirement != f.Requirement || b.Rule != f.Rule || b.Subject != f.Subject {
+				t.Errorf("%s: brief %+v\nfull %+v", c.name, b, f)
+			}
+			if b.Filter != "" {
+				t.Errorf("%s: brief finding already has a filter", c.name)
+			}
+			e.Describe(&c.f, &brief)
+			e.Describe(&c.f, &brief) // twice does nothing
+			if !sameFinding(brief.Finding, full.Finding) {
+				t.Errorf("%s: described %+v\nfull %+v", c.name, *brief.Finding, *full.Finding)
+			}
+		}
+	}
+}
+
+func sameFinding(a, b *Finding) bool {
+	return a.Kind == b.Kind && a.Severity == b.Severity && a.Requirement == b.Requirement && a.Rule == b.Rule &&
+		a.Message == b.Message && a.Consequence == b.Consequence && a.Fix == b.Fix && a.Filter == b.Filter &&
+		a.Count == b.Count && a.Subject == b.Subject && len(a.Flows) == len(b.Flows) && len(a.Evidence) == len(b.Evidence)
+}

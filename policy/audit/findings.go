@@ -80,6 +80,11 @@ func merge(g, f *policy.Finding) {
 		n = 1
 	}
 	g.Count += n
+	if f.Severity > g.Severity {
+		// A worse repeat (a port that answered after attempts that did
+		// not) speaks for the finding.
+		g.Severity, g.Message, g.Consequence, g.Fix, g.Filter = f.Severity, f.Message, f.Consequence, f.Fix, f.Filter
+	}
 	for _, id := range f.Flows {
 		if len(g.Flows) < maxFlowsPerFinding && !slices.Contains(g.Flows, id) {
 			g.Flows = append(g.Flows, id)
@@ -105,8 +110,10 @@ func hasEvidence(list []policy.Evidence, e policy.Evidence) bool {
 func (a *aggregator) len() int { return len(a.order) }
 
 // add records f (copied) and returns the aggregated finding's id.
-func (a *aggregator) add(f *policy.Finding) string {
-	key := aggregateKey(f)
+func (a *aggregator) add(f *policy.Finding) string { return a.addKeyed(aggregateKey(f), f) }
+
+// addKeyed is add for a finding whose aggregateKey is key.
+func (a *aggregator) addKeyed(key string, f *policy.Finding) string {
 	g, ok := a.byKey[key]
 	if !ok {
 		if a.perKind[f.Kind] >= maxFindingsPerKind {

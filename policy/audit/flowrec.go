@@ -95,10 +95,21 @@ func (r *run) judgeFlow(ff *policy.FlowFacts, point int, frame uint64, first int
 		return v, ""
 	}
 	r.prepare(v.Finding, transportName(ff.Transport), ff.Server.String(), id, r.firstEvidence(point, frame, first, ff))
-	if key := aggregateKey(v.Finding); key == early {
+	key := aggregateKey(v.Finding)
+	if key == early {
 		return v, r.find.id(key)
 	}
-	return v, r.find.add(v.Finding)
+	return v, r.addVerdict(ff, &v, key)
+}
+
+// addVerdict counts v's finding under key. Its texts are written only when
+// they are shown: for the first of its kind, or a repeat that raises the
+// severity (most of a scan's thousands of findings only count).
+func (r *run) addVerdict(ff *policy.FlowFacts, v *policy.Verdict, key string) string {
+	if g, ok := r.find.byKey[key]; !ok || v.Finding.Severity > g.Severity {
+		r.judge.engine.Describe(ff, v)
+	}
+	return r.find.addKeyed(key, v.Finding)
 }
 
 func transportName(p uint8) string {
@@ -108,11 +119,12 @@ func transportName(p uint8) string {
 	return "udp"
 }
 
-// verdict asks the engine, except about the port of a SYN-ACK whose SYN
+// verdict asks the engine for a brief verdict (addVerdict describes its
+// finding when it is shown), except about the port of a SYN-ACK whose SYN
 // went elsewhere: that half of an asymmetric return is the cross-flow
 // detectors' to explain, not an unexpected port.
 func (r *run) verdict(ff *policy.FlowFacts) policy.Verdict {
-	v := r.judge.engine.Verdict(ff)
+	v := r.judge.engine.VerdictBrief(ff)
 	if ff.OrphanSYNACK && v.Finding != nil && v.Finding.Kind == policy.KindUnexpectedPort {
 		v.Finding = nil
 	}
@@ -145,8 +157,9 @@ func (r *run) flowDecided(f *flows.Flow) {
 		return
 	}
 	r.prepare(v.Finding, f.Transport(), f.Server.String(), f.ID(), r.firstEvidence(f.Point, f.FirstFrame, f.First, &ff))
-	r.find.add(v.Finding)
-	r.early[flowRef{f.Point, f.FirstFrame}] = aggregateKey(v.Finding)
+	key := aggregateKey(v.Finding)
+	r.addVerdict(&ff, &v, key)
+	r.early[flowRef{f.Point, f.FirstFrame}] = key
 }
 
 // flowRef names a flow while it is in the table.

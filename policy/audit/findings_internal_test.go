@@ -1,0 +1,44 @@
+package audit
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/edgeaudit/edgeaudit/policy"
+)
+
+// TestRepeatedFindings: repeats of an unexpected port count into the first
+// finding without having their texts written, and a repeat that is worse
+// (the port answered after attempts that did not) raises the finding's
+// severity and speaks for it.
+func TestRepeatedFindings(t *testing.T) {
+	topo, err := policy.LoadTopology("../../samples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	attempt := func(client string, answered bool) (*policy.Verdict, string) {
+		ff := policy.FlowFacts{Transport: 6, Client: netip.MustParseAddrPort(client),
+			Server: netip.MustParseAddrPort("198.51.100.11:22"), App: "unknown", Answered: answered}
+		v, id := r.judgeFlow(&ff, 0, 1, 0, "f0-1", "")
+		return &v, id
+	}
+	v1, id := attempt("203.0.113.5:40000", false)
+	if v1.Finding == nil || v1.Finding.Severity != policy.Info || v1.Finding.Message == "" {
+		t.Fatalf("first attempt: %+v", v1.Finding)
+	}
+	v2, id2 := attempt("203.0.113.6:40001", false)
+	if id2 != id || v2.Finding.Message != "" || v2.Finding.Filter != "" {
+		t.Fatalf("a repeat that only counts was described (%q, %q) or not counted (%s, %s)", v2.Finding.Message, v2.Finding.Filter, id2, id)
+	}
+	v3, id3 := attempt("203.0.113.7:40002", true)
+	if id3 != id || v3.Finding.Message == "" {
+		t.Fatalf("worse repeat: id %s, message %q", id3, v3.Finding.Message)
+	}
+	got := r.find.byKey[aggregateKey(v3.Finding)]
+	if got.Count != 3 || got.Severity != policy.Warning || !strings.Contains(got.Message, "203.0.113.7") ||
+		!strings.Contains(got.Filter, "203.0.113.7") || !strings.Contains(got.Consequence, "answers") {
+		t.Fatalf("aggregated finding %+v", got)
+	}
+}
