@@ -62,6 +62,7 @@ type File struct {
 	closeRaw func() error
 	counter  *countingReader
 	closeDec func()
+	ahead    bool // decompressed by an aheadReader
 	s        stream
 	rec      recordReader
 	ifaces   []Interface
@@ -149,6 +150,7 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 			ahead := newAheadReader(dec, closeDec)
 			dec = ahead
 			f.closeDec = ahead.Close
+			f.ahead = true
 		}
 		br = bufio.NewReaderSize(dec, bufSize)
 	}
@@ -179,6 +181,20 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 		return nil, fmt.Errorf("%s: %w (magic % x)", path, ErrNotCapture, head[:4])
 	}
 	return f, nil
+}
+
+// DecompressionBound reports that a goroutine of its own decompresses the
+// input and that the format is slow to decompress (gzip, bzip2, xz: slower
+// than the whole analysis), so that goroutine takes a core to itself.
+func (f *File) DecompressionBound() bool {
+	if !f.ahead {
+		return false
+	}
+	switch f.Compression {
+	case CompressionGzip, CompressionBzip2, CompressionXZ:
+		return true
+	}
+	return false
 }
 
 // Next fills the frame fields of p with the next record. It returns io.EOF
