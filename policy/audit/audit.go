@@ -312,7 +312,7 @@ const (
 // goroutines with procs cores. Not on one core; nor on two when every
 // input is slow to decompress: the decompressor then keeps a core busy on
 // its own goroutine, and one more goroutine than cores would only take
-// turns with it (gzip input is then within 5 % of decompression alone).
+// turns with it.
 func (r *run) twoStages(procs int) bool {
 	if procs == 1 {
 		return false
