@@ -6,28 +6,35 @@ import (
 )
 
 // Read-ahead geometry: a few chunks in flight keep the decompressor busy
-// while the pipeline works through the previous ones.
+// while the pipeline works through the previous ones. Each chunk has room
+// before its data for the unread end of the previous one, so a record
+// across two chunks is joined by copying that end (up to aheadHeadroom
+// bytes), not the chunk.
 const (
-	aheadChunk  = 256 << 10
-	aheadChunks = 4
+	aheadChunk    = 256 << 10
+	aheadHeadroom = 64 << 10
+	aheadChunks   = 4
 )
 
+// aheadBuf is one chunk: its data is b[aheadHeadroom:][:n]; err is what
+// the read that filled it returned (io.EOF at the end), for after the data.
 type aheadBuf struct {
 	b   []byte
+	n   int
 	err error
 }
 
+func (c *aheadBuf) data() []byte { return c.b[aheadHeadroom : aheadHeadroom+c.n] }
+
 // aheadReader runs a decompressor on its own goroutine, so decompression
 // and decoding overlap on two cores (issue 10's "zstd in its own stage").
-// Chunks circulate between two channels; nothing is allocated after start.
+// Chunks circulate between two channels and the stream reads records in
+// place from them; nothing is allocated or copied whole after start.
 type aheadReader struct {
 	full  chan *aheadBuf
 	empty chan *aheadBuf
 	done  chan struct{}
 	once  sync.Once
-	cur   *aheadBuf
-	off   int
-	err   error
 }
 
 // newAheadReader starts reading r. release is called by the reading
@@ -40,7 +47,7 @@ func newAheadReader(r io.Reader, release func()) *aheadReader {
 		done:  make(chan struct{}),
 	}
 	for range aheadChunks {
-		a.empty <- &aheadBuf{b: make([]byte, aheadChunk)}
+		a.empty <- &aheadBuf{b: make([]byte, aheadHeadroom+aheadChunk)}
 	}
 	go a.fill(r, release)
 	return a
@@ -56,12 +63,17 @@ func (a *aheadReader) fill(r io.Reader, release func()) {
 		case <-a.done:
 			return
 		}
-		n, err := io.ReadFull(r, c.b[:cap(c.b)])
-		c.b = c.b[:n]
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF // a short last chunk is the normal end
+		// Not io.ReadFull: it turns the decompressor's own
+		// io.ErrUnexpectedEOF (a truncated stream) into the one it
+		// reports for a short last chunk, which is the normal end.
+		buf := c.b[aheadHeadroom:]
+		n, err := 0, error(nil)
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
 		}
-		c.err = err
+		c.n, c.err = n, err
 		select {
 		case a.full <- c:
 		case <-a.done:
@@ -73,24 +85,13 @@ func (a *aheadReader) fill(r io.Reader, release func()) {
 	}
 }
 
-func (a *aheadReader) Read(p []byte) (int, error) {
-	for a.cur == nil || a.off == len(a.cur.b) {
-		if a.err != nil {
-			return 0, a.err
-		}
-		if a.cur != nil {
-			a.err = a.cur.err
-			a.cur.b = a.cur.b[:cap(a.cur.b)]
-			a.empty <- a.cur // never blocks: at most aheadChunks exist
-			a.cur = nil
-			continue
-		}
-		a.cur, a.off = <-a.full, 0
-	}
-	n := copy(p, a.cur.b[a.off:])
-	a.off += n
-	return n, nil
-}
+// next returns the next filled chunk. After one that carries an error
+// there are no more: the caller must not ask again.
+func (a *aheadReader) next() *aheadBuf { return <-a.full }
+
+// release hands a chunk back to be filled again; it never blocks, since at
+// most aheadChunks exist.
+func (a *aheadReader) release(c *aheadBuf) { a.empty <- c }
 
 // Close tells the goroutine to stop; it releases the decompressor itself.
 func (a *aheadReader) Close() {

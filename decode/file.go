@@ -62,7 +62,6 @@ type File struct {
 	closeRaw func() error
 	counter  *countingReader
 	closeDec func()
-	ahead    bool // decompressed by an aheadReader
 	s        stream
 	rec      recordReader
 	ifaces   []Interface
@@ -144,22 +143,20 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.closeDec = closeDec
-	br := rb
-	if f.Compression != CompressionNone {
-		if opts.ReadAhead {
-			ahead := newAheadReader(dec, closeDec)
-			dec = ahead
-			f.closeDec = ahead.Close
-			f.ahead = true
-		}
-		br = bufio.NewReaderSize(dec, bufSize)
+	f.s = stream{br: rb, maxCap: maxCap, size: bufSize}
+	switch {
+	case f.Compression == CompressionNone:
+	case opts.ReadAhead:
+		f.s = stream{ahead: newAheadReader(dec, closeDec), maxCap: maxCap, size: bufSize}
+		f.closeDec = f.s.ahead.Close
+	default:
+		f.s.br = bufio.NewReaderSize(dec, bufSize)
 	}
-	f.s = stream{br: br, maxCap: maxCap}
 
-	head, err := br.Peek(12)
+	head, err := f.s.peek(12)
 	if len(head) < 4 {
 		f.closeDec()
-		if err != nil && !errors.Is(err, io.EOF) {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, fmt.Errorf("%s: %w (only %d bytes)", path, ErrNotCapture, len(head))
@@ -187,7 +184,7 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 // input and that the format is slow to decompress (gzip, bzip2, xz: slower
 // than the whole analysis), so that goroutine takes a core to itself.
 func (f *File) DecompressionBound() bool {
-	if !f.ahead {
+	if f.s.ahead == nil {
 		return false
 	}
 	switch f.Compression {

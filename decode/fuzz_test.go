@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -44,17 +45,27 @@ func FuzzOpen(f *testing.F) {
 		f.Add(compress(f, c, ng))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := NewReaderWith(bytes.NewReader(b), "fuzz", int64(len(b)), ReaderOptions{MaxCapLen: 64 << 10, ReadAhead: len(b)%2 == 1})
+		file, err := NewReaderWith(bytes.NewReader(b), "fuzz", int64(len(b)), ReaderOptions{MaxCapLen: 64 << 10})
+		ahead, aerr := NewReaderWith(bytes.NewReader(b), "fuzz", int64(len(b)), ReaderOptions{MaxCapLen: 64 << 10, ReadAhead: true})
+		if fmt.Sprint(err) != fmt.Sprint(aerr) {
+			t.Fatalf("open: %v, with read-ahead %v", err, aerr)
+		}
 		if err != nil {
 			return
 		}
 		defer file.Close()
+		defer ahead.Close()
 		d := NewDecoder(DecoderOptions{FragMaxBytes: 1 << 20})
-		var p Packet
+		var p, q Packet
 		// A small input may decompress to a great deal; a bounded number
 		// of records is enough to exercise every path.
 		for range 20000 {
 			err := file.Next(&p)
+			// Read-ahead reads in place from the decompressor's chunks:
+			// it must give exactly what the buffered reader gives.
+			if aerr := ahead.Next(&q); fmt.Sprint(err) != fmt.Sprint(aerr) || !bytes.Equal(p.Data, q.Data) || p.Time != q.Time {
+				t.Fatalf("frame %d: %v, with read-ahead %v (data equal: %v)", p.Frame, err, aerr, bytes.Equal(p.Data, q.Data))
+			}
 			if err != nil {
 				var de *DamageError
 				if err != io.EOF && !errors.As(err, &de) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -432,6 +433,63 @@ func TestPcapTimesAcrossBufferRefills(t *testing.T) {
 		want := int64(recs[i].ts) * 1000
 		if p.Time != want || p.WireLen != recs[i].wire {
 			t.Fatalf("frame %d: time %d wire %d, want %d %d", i+1, p.Time, p.WireLen, want, recs[i].wire)
+		}
+	}
+}
+
+// TestReadAheadAgrees: reading records in place from the decompressor's
+// chunks gives exactly what reading through a bufio.Reader gives, for
+// records that cross chunks, records longer than a chunk's headroom (which
+// are joined), pcapng blocks too large to buffer (skipped), and input cut
+// anywhere (the same damage at the same frame and offset).
+func TestReadAheadAgrees(t *testing.T) {
+	var recs []testRecord
+	for i := range 1500 {
+		n := 60 + i*37%1400
+		switch {
+		case i%97 == 3:
+			n = aheadHeadroom + 1 + i // longer than the headroom
+		case i%211 == 7:
+			n = aheadChunk + 4096 // longer than a chunk
+		}
+		recs = append(recs, testRecord{ts: 1_700_000_000_000_000 + uint64(i)*1000, data: bytes.Repeat([]byte{byte(i)}, n)})
+	}
+	ngRecs := append([]testRecord(nil), recs...)
+	ngRecs[400].data = bytes.Repeat([]byte{7}, 2<<20) // a block larger than the buffer
+	inputs := map[string][]byte{
+		"pcap":   pcapBytes(binary.LittleEndian, false, 1, recs),
+		"pcapng": ngSection(binary.LittleEndian, []ngIfaceSpec{{link: 1}}, ngRecs),
+	}
+	for name, plain := range inputs {
+		for _, comp := range []string{CompressionZstd, CompressionGzip, CompressionLZ4} {
+			in := compress(t, comp, plain)
+			for _, cut := range []int{len(in), len(in) / 3, len(in) / 2, len(in) - 10, 40} {
+				read := func(ahead bool) ([]Packet, error) {
+					f, err := NewReaderWith(bytes.NewReader(in[:cut]), "x", -1, ReaderOptions{ReadAhead: ahead, MaxCapLen: 3 << 20})
+					if err != nil {
+						return nil, err
+					}
+					defer f.Close()
+					return readAll(t, f)
+				}
+				want, werr := read(false)
+				got, gerr := read(true)
+				what := fmt.Sprintf("%s %s cut at %d of %d", name, comp, cut, len(in))
+				if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+					t.Fatalf("%s: error %v with read-ahead, %v without", what, gerr, werr)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d packets with read-ahead, %d without", what, len(got), len(want))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i].Data, want[i].Data) || got[i].Time != want[i].Time || got[i].Frame != want[i].Frame {
+						t.Fatalf("%s: packet %d differs", what, i+1)
+					}
+				}
+				if cut == len(in) && (werr != io.EOF || len(got) < len(recs)-1) {
+					t.Fatalf("%s: whole input gave %d packets, %v", what, len(got), werr)
+				}
+			}
 		}
 	}
 }

@@ -7,17 +7,26 @@ import (
 )
 
 // stream is the decompressed capture bytes with the offset of the next
-// unread byte. Records are sliced out of the bufio buffer, not copied: the
+// unread byte. Records are sliced out of a buffer, not copied: the
 // buffer is larger than the largest record allowed, so Data can alias it
 // until the next read. Records are parsed from a window of the buffered
-// bytes and the bufio.Reader is only advanced when the window runs out,
-// which halves the per-record cost of going through Peek and Discard.
+// bytes and the buffer is only advanced when the window runs out, which
+// halves the per-record cost of going through Peek and Discard.
+//
+// The buffer is a bufio.Reader, or with read-ahead the decompressor's
+// chunks themselves: a window then lies in one chunk, or (for a record
+// across chunks) starts in the headroom of the next one.
 type stream struct {
 	br     *bufio.Reader
-	win    []byte // bytes buffered in br, starting at br's read position
-	pos    int    // bytes of win already consumed
+	ahead  *aheadReader
+	cur    *aheadBuf // the chunk win lies in, if any
+	aerr   error     // the last chunk's error: no more chunks after it
+	join   []byte    // a window joined from chunks when the unread end overflows the headroom
+	win    []byte    // bytes buffered, starting at the read position
+	pos    int       // bytes of win already consumed
 	off    int64
 	maxCap int
+	size   int // the most peek returns at once
 }
 
 // peek returns the next n bytes without consuming them. A short read at
@@ -27,6 +36,9 @@ func (s *stream) peek(n int) ([]byte, error) {
 	if len(s.win)-s.pos >= n {
 		return s.win[s.pos : s.pos+n], nil
 	}
+	if s.ahead != nil {
+		return s.peekAhead(n)
+	}
 	// Consumed bytes are buffered, so Discard cannot fail.
 	s.br.Discard(s.pos)
 	s.pos = 0
@@ -35,6 +47,10 @@ func (s *stream) peek(n int) ([]byte, error) {
 	if len(b) == n {
 		return b, nil
 	}
+	return short(b, err)
+}
+
+func short(b []byte, err error) ([]byte, error) {
 	if errors.Is(err, io.EOF) {
 		if len(b) == 0 {
 			return nil, io.EOF
@@ -47,12 +63,52 @@ func (s *stream) peek(n int) ([]byte, error) {
 	return b, err
 }
 
+// peekAhead extends the window with chunks until it holds n bytes.
+func (s *stream) peekAhead(n int) ([]byte, error) {
+	for len(s.win)-s.pos < n {
+		if s.aerr != nil {
+			return short(s.win[s.pos:], s.aerr)
+		}
+		c := s.ahead.next()
+		s.aerr = c.err
+		tail := s.win[s.pos:]
+		s.pos = 0
+		if len(tail) <= aheadHeadroom {
+			start := aheadHeadroom - len(tail)
+			copy(c.b[start:aheadHeadroom], tail)
+			s.win = c.b[start : aheadHeadroom+c.n]
+			s.drop()
+			s.cur = c
+			continue
+		}
+		// Longer than the headroom (a jumbo record, a large pcapng
+		// block): join; tail may lie in join itself, append copies as
+		// memmove does.
+		s.join = append(append(s.join[:0], tail...), c.data()...)
+		s.win = s.join
+		s.drop()
+		s.ahead.release(c)
+	}
+	return s.win[s.pos : s.pos+n], nil
+}
+
+// drop hands the current chunk back once the window no longer uses it.
+func (s *stream) drop() {
+	if s.cur != nil {
+		s.ahead.release(s.cur)
+		s.cur = nil
+	}
+}
+
 // skip consumes n bytes (which may exceed the buffer).
 func (s *stream) skip(n int) error {
 	if len(s.win)-s.pos >= n {
 		s.pos += n
 		s.off += int64(n)
 		return nil
+	}
+	if s.ahead != nil {
+		return s.skipAhead(n)
 	}
 	want := s.pos + n
 	d, err := s.br.Discard(want)
@@ -67,5 +123,26 @@ func (s *stream) skip(n int) error {
 	return nil
 }
 
+func (s *stream) skipAhead(n int) error {
+	for {
+		k := min(n, len(s.win)-s.pos)
+		s.pos += k
+		s.off += int64(k)
+		if n -= k; n == 0 {
+			return nil
+		}
+		if s.aerr != nil {
+			if errors.Is(s.aerr, io.EOF) {
+				return io.ErrUnexpectedEOF
+			}
+			return s.aerr
+		}
+		c := s.ahead.next()
+		s.aerr = c.err
+		s.drop()
+		s.cur, s.win, s.pos = c, c.data(), 0
+	}
+}
+
 // bufSize is the most peek can return at once.
-func (s *stream) bufSize() int { return s.br.Size() }
+func (s *stream) bufSize() int { return s.size }
