@@ -8,8 +8,9 @@ import (
 // Read-ahead geometry: a few chunks in flight keep the decompressor busy
 // while the pipeline works through the previous ones. Each chunk has room
 // before its data for the unread end of the previous one, so a record
-// across two chunks is joined by copying that end (up to aheadHeadroom
-// bytes), not the chunk.
+// across two chunks is joined by copying that end, not the chunk: every
+// ordinary frame fits (64 KiB, a TSO super-frame included); a longer
+// record across chunks costs a copy of the next chunk.
 const (
 	aheadChunk    = 256 << 10
 	aheadHeadroom = 64 << 10
@@ -29,7 +30,7 @@ func (c *aheadBuf) data() []byte { return c.b[aheadHeadroom : aheadHeadroom+c.n]
 // aheadReader runs a decompressor on its own goroutine, so decompression
 // and decoding overlap on two cores (issue 10's "zstd in its own stage").
 // Chunks circulate between two channels and the stream reads records in
-// place from them; nothing is allocated or copied whole after start.
+// place from them; nothing is allocated after start.
 type aheadReader struct {
 	full  chan *aheadBuf
 	empty chan *aheadBuf

@@ -94,8 +94,8 @@ func NewDecoder(opts DecoderOptions) *Decoder {
 		for _, l := range common {
 			p.AddDecodingLayer(l)
 		}
-		// Stopping at a layer we do not decode (ARP, DNS above UDP...)
-		// is the normal end of a frame, not an error.
+		// Stopping at a layer we do not decode (ARP, the payload
+		// above TCP and UDP...) is the normal end of a frame.
 		p.IgnoreUnsupported = true
 		return p
 	}

@@ -20,7 +20,8 @@ const (
 // offload-merged frame a real capture holds.
 const DefaultMaxCapLen = 256 << 10
 
-// ReaderOptions tunes a File. The zero value gives the defaults.
+// ReaderOptions tunes a File. The zero value gives the defaults, except
+// that Open also turns ReadAhead on when there is more than one core.
 type ReaderOptions struct {
 	// MaxCapLen is the largest captured length of one record; a record
 	// claiming more is reported as damage (ErrRecordTooLarge), never
@@ -143,20 +144,23 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.closeDec = closeDec
-	f.s = stream{br: rb, maxCap: maxCap, size: bufSize}
+	f.s = stream{maxCap: maxCap, size: bufSize}
 	switch {
 	case f.Compression == CompressionNone:
+		f.s.br = rb
 	case opts.ReadAhead:
-		f.s = stream{ahead: newAheadReader(dec, closeDec), maxCap: maxCap, size: bufSize}
+		f.s.ahead = newAheadReader(dec, closeDec)
 		f.closeDec = f.s.ahead.Close
 	default:
 		f.s.br = bufio.NewReaderSize(dec, bufSize)
 	}
 
-	head, err := f.s.peek(12)
+	// The source's own error: a truncated compressed stream is that, not
+	// a file too short to be a capture.
+	head, err := f.s.peekRaw(12)
 	if len(head) < 4 {
 		f.closeDec()
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return nil, fmt.Errorf("%s: %w (only %d bytes)", path, ErrNotCapture, len(head))

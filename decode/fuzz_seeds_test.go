@@ -15,6 +15,9 @@ import (
 // spread of real frames for FuzzDecode.
 func TestFuzzSeedsUpToDate(t *testing.T) {
 	heads, _ := filepath.Glob("../samples/edge-mixed*.pcap*")
+	if len(heads) == 0 {
+		t.Fatal("no samples/edge-mixed* captures to take seeds from")
+	}
 	for _, p := range heads {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -92,7 +92,7 @@ func (r *ngReader) next(p *Packet) error {
 		if blen < ngMinBlock || blen%4 != 0 {
 			return r.f.damage(start, fmt.Errorf("%w: block %#x length %d", ErrBadBlock, typ, blen))
 		}
-		if blen > s.bufSize() {
+		if blen > s.size {
 			if typ == ngEPB || typ == ngSPB || typ == ngOPB || typ == ngSHB || typ == ngIDB {
 				return r.f.damage(start, fmt.Errorf("%w: block %#x of %d bytes", ErrRecordTooLarge, typ, blen))
 			}

@@ -440,8 +440,8 @@ func TestPcapTimesAcrossBufferRefills(t *testing.T) {
 // TestReadAheadAgrees: reading records in place from the decompressor's
 // chunks gives exactly what reading through a bufio.Reader gives, for
 // records that cross chunks, records longer than a chunk's headroom (which
-// are joined), pcapng blocks too large to buffer (skipped), and input cut
-// anywhere (the same damage at the same frame and offset).
+// are joined), a pcapng block larger than the buffer (skipped), and input
+// cut anywhere (the same damage at the same frame and offset).
 func TestReadAheadAgrees(t *testing.T) {
 	var recs []testRecord
 	for i := range 1500 {
@@ -450,22 +450,23 @@ func TestReadAheadAgrees(t *testing.T) {
 		case i%97 == 3:
 			n = aheadHeadroom + 1 + i // longer than the headroom
 		case i%211 == 7:
-			n = aheadChunk + 4096 // longer than a chunk
+			n = DefaultMaxCapLen // the longest allowed: as long as a chunk
 		}
 		recs = append(recs, testRecord{ts: 1_700_000_000_000_000 + uint64(i)*1000, data: bytes.Repeat([]byte{byte(i)}, n)})
 	}
-	ngRecs := append([]testRecord(nil), recs...)
-	ngRecs[400].data = bytes.Repeat([]byte{7}, 2<<20) // a block larger than the buffer
+	ng := ngSection(binary.LittleEndian, []ngIfaceSpec{{link: 1}}, recs[:700])
+	ng = append(ng, ngBlock(0x0bad, bytes.Repeat([]byte{7}, 3<<20))...) // skipped, not buffered
+	ng = append(ng, ngSection(binary.LittleEndian, []ngIfaceSpec{{link: 1}}, recs[700:])...)
 	inputs := map[string][]byte{
 		"pcap":   pcapBytes(binary.LittleEndian, false, 1, recs),
-		"pcapng": ngSection(binary.LittleEndian, []ngIfaceSpec{{link: 1}}, ngRecs),
+		"pcapng": ng,
 	}
 	for name, plain := range inputs {
 		for _, comp := range []string{CompressionZstd, CompressionGzip, CompressionLZ4} {
 			in := compress(t, comp, plain)
 			for _, cut := range []int{len(in), len(in) / 3, len(in) / 2, len(in) - 10, 40} {
 				read := func(ahead bool) ([]Packet, error) {
-					f, err := NewReaderWith(bytes.NewReader(in[:cut]), "x", -1, ReaderOptions{ReadAhead: ahead, MaxCapLen: 3 << 20})
+					f, err := NewReaderWith(bytes.NewReader(in[:cut]), "x", -1, ReaderOptions{ReadAhead: ahead})
 					if err != nil {
 						return nil, err
 					}
@@ -482,13 +483,34 @@ func TestReadAheadAgrees(t *testing.T) {
 					t.Fatalf("%s: %d packets with read-ahead, %d without", what, len(got), len(want))
 				}
 				for i := range got {
-					if !bytes.Equal(got[i].Data, want[i].Data) || got[i].Time != want[i].Time || got[i].Frame != want[i].Frame {
+					if !bytes.Equal(got[i].Data, want[i].Data) || got[i].Time != want[i].Time || got[i].Frame != want[i].Frame || got[i].Offset != want[i].Offset {
 						t.Fatalf("%s: packet %d differs", what, i+1)
 					}
 				}
-				if cut == len(in) && (werr != io.EOF || len(got) < len(recs)-1) {
+				if cut == len(in) && (werr != io.EOF || len(got) != len(recs)) {
 					t.Fatalf("%s: whole input gave %d packets, %v", what, len(got), werr)
 				}
+			}
+		}
+	}
+}
+
+// TestTruncatedHeader: a compressed capture cut before its first bytes
+// decompress is damage the decompressor reports, and a whole one too short
+// for a capture header is not a capture, with and without read-ahead.
+func TestTruncatedHeader(t *testing.T) {
+	plain := pcapBytes(binary.LittleEndian, false, 1, testRecords(t, 10, 1e6))
+	for _, comp := range []string{CompressionZstd, CompressionGzip} {
+		in := compress(t, comp, plain)
+		for _, ahead := range []bool{false, true} {
+			_, err := NewReaderWith(bytes.NewReader(in[:14]), "cut", -1, ReaderOptions{ReadAhead: ahead})
+			if err == nil || errors.Is(err, ErrNotCapture) {
+				t.Errorf("%s, read-ahead %v: %v, want the decompressor's error", comp, ahead, err)
+			}
+			// Whole but short: not a capture.
+			_, err = NewReaderWith(bytes.NewReader(compress(t, comp, plain[:3])), "short", -1, ReaderOptions{ReadAhead: ahead})
+			if !errors.Is(err, ErrNotCapture) {
+				t.Errorf("%s, read-ahead %v, 3 bytes: %v, want %v", comp, ahead, err, ErrNotCapture)
 			}
 		}
 	}

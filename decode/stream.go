@@ -7,15 +7,16 @@ import (
 )
 
 // stream is the decompressed capture bytes with the offset of the next
-// unread byte. Records are sliced out of a buffer, not copied: the
-// buffer is larger than the largest record allowed, so Data can alias it
-// until the next read. Records are parsed from a window of the buffered
+// unread byte. Records are sliced out of a buffer, not copied, so Data
+// can alias it until the next read. Records are parsed from a window of the buffered
 // bytes and the buffer is only advanced when the window runs out, which
 // halves the per-record cost of going through Peek and Discard.
 //
-// The buffer is a bufio.Reader, or with read-ahead the decompressor's
-// chunks themselves: a window then lies in one chunk, or (for a record
-// across chunks) starts in the headroom of the next one.
+// The buffer is a bufio.Reader larger than the largest record allowed, or
+// with read-ahead the decompressor's chunks themselves: a window then lies
+// in one chunk, or (for a record across chunks) starts in the headroom of
+// the next one, or for a record longer than the headroom in a buffer the
+// chunks are joined in.
 type stream struct {
 	br     *bufio.Reader
 	ahead  *aheadReader
@@ -26,13 +27,26 @@ type stream struct {
 	pos    int       // bytes of win already consumed
 	off    int64
 	maxCap int
-	size   int // the most peek returns at once
+	size   int // the largest pcapng block read whole; larger ones are skipped
 }
 
 // peek returns the next n bytes without consuming them. A short read at
 // the very start of a record with nothing left is io.EOF; anything shorter
 // than n otherwise is io.ErrUnexpectedEOF or the decompressor's error.
 func (s *stream) peek(n int) ([]byte, error) {
+	if len(s.win)-s.pos >= n {
+		return s.win[s.pos : s.pos+n], nil
+	}
+	b, err := s.peekRaw(n)
+	if len(b) == n {
+		return b, nil
+	}
+	return short(b, err)
+}
+
+// peekRaw is peek with the source's own error when fewer than n bytes are
+// left: io.EOF for a clean end, whatever the decompressor said otherwise.
+func (s *stream) peekRaw(n int) ([]byte, error) {
 	if len(s.win)-s.pos >= n {
 		return s.win[s.pos : s.pos+n], nil
 	}
@@ -44,10 +58,7 @@ func (s *stream) peek(n int) ([]byte, error) {
 	s.pos = 0
 	b, err := s.br.Peek(n)
 	s.win, _ = s.br.Peek(s.br.Buffered())
-	if len(b) == n {
-		return b, nil
-	}
-	return short(b, err)
+	return b, err
 }
 
 func short(b []byte, err error) ([]byte, error) {
@@ -67,7 +78,7 @@ func short(b []byte, err error) ([]byte, error) {
 func (s *stream) peekAhead(n int) ([]byte, error) {
 	for len(s.win)-s.pos < n {
 		if s.aerr != nil {
-			return short(s.win[s.pos:], s.aerr)
+			return s.win[s.pos:], s.aerr
 		}
 		c := s.ahead.next()
 		s.aerr = c.err
@@ -143,6 +154,3 @@ func (s *stream) skipAhead(n int) error {
 		s.cur, s.win, s.pos = c, c.data(), 0
 	}
 }
-
-// bufSize is the most peek can return at once.
-func (s *stream) bufSize() int { return s.size }
