@@ -20,7 +20,8 @@ type bareKey struct {
 
 type bareCount struct{ packets, bytes [2]uint64 }
 
-// BenchmarkBareLoop is the reference of ../shared/bench/README.md: pcapgo
+// BenchmarkBareLoop is the reference loop of the shared bench README
+// (../shared/bench/README.md beside the repository): pcapgo
 // zero-copy reads, a DecodingLayerParser and a map-based flow table, nothing
 // else. One op is the whole capture named by $EDGEAUDIT_BENCH_PCAP; make
 // bench-compare runs it beside edgeaudit, ndpiReader and tshark.

@@ -57,20 +57,3 @@ func less(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
 	}
 	return ap < bp
 }
-
-// Hash is a symmetric hash of the key, for sharding flows over workers so
-// that both directions of a conversation land on the same one.
-func (k *Key) Hash() uint64 {
-	// FNV-1a over the canonical key; symmetric because the key is.
-	h := uint64(14695981039346656037)
-	for _, b := range k.Lo {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
-	for _, b := range k.Hi {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
-	h = (h ^ uint64(k.LoPort)) * 1099511628211
-	h = (h ^ uint64(k.HiPort)) * 1099511628211
-	h = (h ^ uint64(k.Proto)) * 1099511628211
-	return h
-}

@@ -99,8 +99,7 @@ const (
 	numLists
 )
 
-// Table is the flow table. It is not safe for concurrent use; shard flows
-// over several tables by Key.Hash to use more cores.
+// Table is the flow table. It is not safe for concurrent use.
 type Table struct {
 	cfg   Config
 	hooks Hooks
@@ -200,7 +199,7 @@ func (t *Table) Flush() {
 	// Nothing will be read after this: flows that end are let go, not
 	// kept for reuse, so the records made from them replace them in
 	// memory rather than add to them.
-	t.free, t.draining = nil, true
+	t.free, t.clsFree, t.draining = nil, nil, true
 	for i := 0; i < numLists; i++ {
 		for t.heads[i] != nil {
 			t.end(t.heads[i], "end-of-input")
@@ -433,7 +432,7 @@ func (t *Table) classify(f *Flow) {
 	if f.Proto == decode.ProtoTCP && f.Label.App == classify.STUN {
 		f.stun = true
 	}
-	if f.Proto == decode.ProtoUDP && f.Label.App == classify.DNS && f.list == listUDP {
+	if f.Proto == decode.ProtoUDP && f.Label.App == classify.DNS && f.list == listUDP && f.EndReason == "" {
 		t.unlink(f)
 		f.list = listDNS
 		t.push(f, f.Last)
@@ -494,8 +493,10 @@ func (t *Table) releaseBuffers(f *Flow) {
 	c.streams[C2S].release(&t.budget)
 	c.streams[S2C].release(&t.budget)
 	t.budget += len(c.dgramArea)
-	c.reset()
-	t.clsFree = append(t.clsFree, c)
+	if !t.draining {
+		c.reset()
+		t.clsFree = append(t.clsFree, c)
+	}
 }
 
 // class returns the flow's classification state, taking one from the pool

@@ -3,9 +3,9 @@ package flows
 import (
 	"encoding/binary"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/edgeaudit/edgeaudit/decode"
 	"github.com/edgeaudit/edgeaudit/flows/classify"
@@ -270,21 +270,23 @@ func TestIndexChains(t *testing.T) {
 	}
 }
 
-// TestKeyBytes pins the layout the index hashes: every field of Key lies
-// in its first keyBytes bytes, so no field escapes the hash.
+// TestKeyBytes pins the layout the index hashes: Key's fields lie back to
+// back from its start, with no padding between them, and keyBytes ends at
+// the last one, so every field is hashed and no padding is.
 func TestKeyBytes(t *testing.T) {
-	var k Key
-	end := int(unsafe.Offsetof(k.V4) + unsafe.Sizeof(k.V4))
-	for _, f := range []uintptr{unsafe.Offsetof(k.Lo) + unsafe.Sizeof(k.Lo), unsafe.Offsetof(k.Hi) + unsafe.Sizeof(k.Hi),
-		unsafe.Offsetof(k.LoPort) + 2, unsafe.Offsetof(k.HiPort) + 2, unsafe.Offsetof(k.Point) + 4, unsafe.Offsetof(k.Proto) + 1} {
-		if int(f) > end {
-			t.Fatalf("a field ends at %d, after V4 (%d)", f, end)
+	typ := reflect.TypeOf(Key{})
+	end := uintptr(0)
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Offset != end {
+			t.Fatalf("field %s at %d, want %d (padding before it)", f.Name, f.Offset, end)
 		}
+		end = f.Offset + f.Type.Size()
 	}
-	if keyBytes != end {
-		t.Fatalf("keyBytes %d, want %d", keyBytes, end)
+	if keyBytes != int(end) {
+		t.Fatalf("keyBytes %d, fields end at %d", keyBytes, end)
 	}
-	a, b := Key{LoPort: 1}, Key{LoPort: 2}
+	a, b := Key{HiPort: 1}, Key{HiPort: 2}
 	tb := NewTable(Config{}, Hooks{})
 	if tb.hash(&a) == tb.hash(&b) {
 		t.Fatal("keys differing in a port hash alike")
