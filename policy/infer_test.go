@@ -129,4 +129,11 @@ func TestInferFederationPartners(t *testing.T) {
 	if got := in.Topology().Federation.Partners; len(got) != 2 {
 		t.Errorf("topology partners %v", got)
 	}
+	// Partners learnt from traffic are not the whole list: a partner the
+	// inference did not see still gets EXT-V-05, not GEN-01.
+	e := NewEngine(nil, in.Topology())
+	other := fl("tcp", accVIP+":60003", "192.0.2.77:5061", "tls", mtls)
+	if v := e.Verdict(&other); v.Rule != "EXT-V-05" || v.Finding != nil {
+		t.Errorf("unseen partner: rule %q, finding %v", v.Rule, v.Finding)
+	}
 }

@@ -51,7 +51,10 @@ func NewResolver(t *Topology) *Resolver {
 	r.addPrefixes(t.Internal.Director, RoleDirector)
 	r.addPrefixes(t.Internal.SBA, RoleSBA)
 	r.addPrefixes(t.Federation.Partners, RoleFederationPartner)
-	r.partnersKnown = len(t.Federation.Partners) > 0
+	// Listed partners limit federation-partner legs to them; partners
+	// inferred from traffic do not (one seen is no proof there are no
+	// others, later in the capture or after inference ran).
+	r.partnersKnown = len(t.Federation.Partners) > 0 && !r.inferred
 	r.hlbMACs = slices.Clone(t.HLB.MACs)
 	return r
 }
