@@ -130,7 +130,9 @@ func Draft(in *Inferred) []byte {
 	list("  ", "addresses", t.HLB.Addresses, "no SNAT address seen; list the HLB's self and SNAT addresses")
 	b.WriteString("  macs: []         # cannot be inferred reliably; list the HLB's MACs for HLB-10\n\ninternal:\n")
 	list("  ", "front_end", t.Internal.FrontEnd, "no Front End seen talking to an Edge internal address")
-	b.WriteString("  director: []\n  sba: []\n\nfederation:\n")
+	b.WriteString("  director: []\n  sba: []\n\nfederation:\n" +
+		"  # Once partners are listed, federation legs (EXT-V-05...) are allowed to them only;\n" +
+		"  # add every partner, or leave the list empty to allow any.\n")
 	list("  ", "partners", t.Federation.Partners, "no federation partner seen")
 	return []byte(strings.ReplaceAll(b.String(), "\t", "    "))
 }
