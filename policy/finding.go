@@ -83,4 +83,11 @@ type Finding struct {
 	// so that they aggregate into one finding with a count; empty means
 	// the message itself.
 	Subject string
+
+	brief uint8 // what VerdictBrief left to Describe: briefNote, briefText
 }
+
+const (
+	briefNote = 1 << iota // the filter, and the inferred-roles note
+	briefText             // an unexpected port's message and fix
+)

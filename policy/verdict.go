@@ -185,6 +185,7 @@ func (e *Engine) VerdictBrief(f *FlowFacts) Verdict {
 	}
 	if v.Finding != nil {
 		v.Finding.Count = 1
+		v.Finding.brief |= briefNote
 		// Repeats (a scan, every client with the wrong DNS name) aggregate on
 		// the server side, the client's role and what was wrong.
 		b := make([]byte, 0, 96)
@@ -204,12 +205,13 @@ func (e *Engine) VerdictBrief(f *FlowFacts) Verdict {
 // the facts v was judged from. Describing twice does nothing.
 func (e *Engine) Describe(f *FlowFacts, v *Verdict) {
 	fd := v.Finding
-	if fd == nil || fd.Filter != "" {
+	if fd == nil || fd.brief == 0 {
 		return
 	}
-	if fd.Message == "" { // only unexpected() leaves it to be written
+	if fd.brief&briefText != 0 {
 		e.unexpectedText(f, v, fd)
 	}
+	fd.brief = 0
 	fd.Filter = WiresharkFilter(f.Transport, f.Client, f.Server)
 	if v.Inferred {
 		fd.Message += " (roles inferred from traffic; give --topology to confirm)"
@@ -264,6 +266,7 @@ func (e *Engine) unexpected(f *FlowFacts, v *Verdict) *Finding {
 		Kind:        KindUnexpectedPort,
 		Severity:    Warning,
 		Requirement: "GEN-01",
+		brief:       briefText,
 		Consequence: "The port answers although no Edge function needs it, which widens what the Edge exposes.",
 	}
 	if !f.Answered {

@@ -417,6 +417,7 @@ func BenchmarkVerdict(b *testing.B) {
 // ranks a finding, and once described equals the full verdict, for every
 // rule case (allowed flows, unexpected ports, mismatches, bypasses).
 func TestVerdictBrief(t *testing.T) {
+	deferred := 0
 	for _, e := range []*Engine{NewEngine(nil, loadPool(t, nil)), NewEngine(nil, loadPool(t, func(tp *Topology) { tp.Options = Options{} }))} {
 		for _, c := range ruleCases {
 			full := e.Verdict(&c.f)
@@ -434,12 +435,40 @@ func TestVerdictBrief(t *testing.T) {
 			if b.Filter != "" {
 				t.Errorf("%s: brief finding already has a filter", c.name)
 			}
+			if b.brief&briefText != 0 {
+				deferred++
+				if b.Message != "" || b.Fix != "" {
+					t.Errorf("%s: brief unexpected-port finding already has its texts", c.name)
+				}
+			}
 			e.Describe(&c.f, &brief)
 			e.Describe(&c.f, &brief) // twice does nothing
 			if !sameFinding(brief.Finding, full.Finding) {
 				t.Errorf("%s: described %+v\nfull %+v", c.name, *brief.Finding, *full.Finding)
 			}
 		}
+	}
+	if deferred == 0 {
+		t.Error("no case left an unexpected port's texts to Describe")
+	}
+}
+
+// TestDescribeInferred: with roles inferred from traffic, the described
+// finding carries the note saying so, as Verdict's does.
+func TestDescribeInferred(t *testing.T) {
+	e := NewEngine(nil, Infer([]FlowFacts{
+		fl("tcp", "203.0.113.5:50001", accVIP+":443", "tls", tls, sni("sip.contoso.com")),
+		fl("tcp", "203.0.113.6:50002", accVIP+":443", "tls", tls),
+	}).Topology())
+	f := fl("tcp", "203.0.113.7:50003", accVIP+":22", "unknown")
+	v := e.VerdictBrief(&f)
+	if v.Finding == nil || !v.Inferred || strings.Contains(v.Finding.Message, "inferred") {
+		t.Fatalf("brief %+v", v.Finding)
+	}
+	e.Describe(&f, &v)
+	full := e.Verdict(&f)
+	if !strings.HasSuffix(v.Finding.Message, "(roles inferred from traffic; give --topology to confirm)") || !sameFinding(v.Finding, full.Finding) {
+		t.Fatalf("described %+v\nfull %+v", *v.Finding, *full.Finding)
 	}
 }
 

@@ -80,11 +80,6 @@ func merge(g, f *policy.Finding) {
 		n = 1
 	}
 	g.Count += n
-	if f.Severity > g.Severity {
-		// A worse repeat (a port that answered after attempts that did
-		// not) speaks for the finding.
-		g.Severity, g.Message, g.Consequence, g.Fix, g.Filter = f.Severity, f.Message, f.Consequence, f.Fix, f.Filter
-	}
 	for _, id := range f.Flows {
 		if len(g.Flows) < maxFlowsPerFinding && !slices.Contains(g.Flows, id) {
 			g.Flows = append(g.Flows, id)
@@ -133,8 +128,38 @@ func (a *aggregator) addKeyed(key string, f *policy.Finding) string {
 		return c.ID
 	}
 	merge(g, f)
+	escalate(g, f)
 	a.emit(g)
 	return g.ID
+}
+
+// shows tells whether a finding of severity sev filed under key would be
+// shown with its own texts: as a new finding, or as a worse repeat. Other
+// repeats only count, and need no texts.
+func (a *aggregator) shows(key string, kind policy.Kind, sev policy.Severity) bool {
+	if g, ok := a.byKey[key]; ok {
+		return sev > g.Severity
+	}
+	return a.perKind[kind] < maxFindingsPerKind
+}
+
+// escalate lets a worse repeat (a port that answered after attempts that
+// did not) speak for the finding: its severity and texts.
+func escalate(g, f *policy.Finding) {
+	if f.Severity > g.Severity {
+		g.Severity, g.Message, g.Consequence, g.Fix, g.Filter = f.Severity, f.Message, f.Consequence, f.Fix, f.Filter
+	}
+}
+
+// again files f under key once more for a flow already counted there (its
+// finding was filed when it was classified): it is not counted twice, but
+// may be worse now that the flow is complete.
+func (a *aggregator) again(key string, f *policy.Finding) string {
+	if g, ok := a.byKey[key]; ok && f.Severity > g.Severity {
+		escalate(g, f)
+		a.emit(g)
+	}
+	return a.id(key)
 }
 
 func (a *aggregator) emit(f *policy.Finding) {

@@ -42,3 +42,55 @@ func TestRepeatedFindings(t *testing.T) {
 		t.Fatalf("aggregated finding %+v", got)
 	}
 }
+
+// TestEarlyFindingEscalates: a flow whose finding was filed when it was
+// classified (before its server answered) is not counted again when it
+// ends, but its worse verdict then raises the finding's severity.
+func TestEarlyFindingEscalates(t *testing.T) {
+	topo, err := policy.LoadTopology("../../samples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	ff := policy.FlowFacts{Transport: 17, Client: netip.MustParseAddrPort("203.0.113.5:40000"),
+		Server: netip.MustParseAddrPort("198.51.100.13:3479"), App: "stun"}
+	early, _ := r.judgeFlow(&ff, 0, 1, 0, "f0-1", "")
+	key := aggregateKey(early.Finding)
+	ff.Answered = true
+	v, id := r.judgeFlow(&ff, 0, 1, 0, "f0-1", key)
+	got := r.find.byKey[key]
+	if id != got.ID || got.Count != 1 || got.Severity != policy.Warning || v.Finding.Severity != policy.Warning ||
+		!strings.Contains(got.Consequence, "answers") {
+		t.Fatalf("after the answer: id %s, finding %+v", id, got)
+	}
+}
+
+// TestFoldedFindings: past the bound on findings per kind, findings are
+// counted in one overflow finding without having their texts written, and
+// a worse one raises its severity but does not lend it its texts.
+func TestFoldedFindings(t *testing.T) {
+	topo, err := policy.LoadTopology("../../samples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	port := func(p int, answered bool) *policy.Verdict {
+		ff := policy.FlowFacts{Transport: 6, Client: netip.MustParseAddrPort("203.0.113.5:40000"),
+			Server: netip.AddrPortFrom(netip.MustParseAddr("198.51.100.11"), uint16(p)), App: "unknown", Answered: answered}
+		v, _ := r.judgeFlow(&ff, 0, uint64(p), 0, "f0-1", "")
+		return &v
+	}
+	for p := 1000; p < 1000+maxFindingsPerKind; p++ {
+		port(p, false)
+	}
+	port(9000, false)
+	v := port(9001, true)
+	if v.Finding.Message != "" || v.Finding.Filter != "" {
+		t.Fatalf("a folded finding was described: %q", v.Finding.Message)
+	}
+	o := r.find.overflow[policy.KindUnexpectedPort]
+	if o == nil || o.Count != 2 || o.Severity != policy.Warning || o.Filter != "" || !strings.Contains(o.Consequence, "counted") ||
+		!strings.Contains(o.Message, "more than") {
+		t.Fatalf("overflow finding %+v", o)
+	}
+}

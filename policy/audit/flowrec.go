@@ -95,21 +95,21 @@ func (r *run) judgeFlow(ff *policy.FlowFacts, point int, frame uint64, first int
 		return v, ""
 	}
 	r.prepare(v.Finding, transportName(ff.Transport), ff.Server.String(), id, r.firstEvidence(point, frame, first, ff))
-	key := aggregateKey(v.Finding)
+	key := r.describe(ff, &v)
 	if key == early {
-		return v, r.find.id(key)
+		return v, r.find.again(key, v.Finding)
 	}
-	return v, r.addVerdict(ff, &v, key)
+	return v, r.find.addKeyed(key, v.Finding)
 }
 
-// addVerdict counts v's finding under key. Its texts are written only when
-// they are shown: for the first of its kind, or a repeat that raises the
-// severity (most of a scan's thousands of findings only count).
-func (r *run) addVerdict(ff *policy.FlowFacts, v *policy.Verdict, key string) string {
-	if g, ok := r.find.byKey[key]; !ok || v.Finding.Severity > g.Severity {
+// describe writes the texts of v's finding if they will be shown (most of
+// a scan's thousands of findings only count) and returns its aggregate key.
+func (r *run) describe(ff *policy.FlowFacts, v *policy.Verdict) string {
+	key := aggregateKey(v.Finding)
+	if r.find.shows(key, v.Finding.Kind, v.Finding.Severity) {
 		r.judge.engine.Describe(ff, v)
 	}
-	return r.find.addKeyed(key, v.Finding)
+	return key
 }
 
 func transportName(p uint8) string {
@@ -157,8 +157,8 @@ func (r *run) flowDecided(f *flows.Flow) {
 		return
 	}
 	r.prepare(v.Finding, f.Transport(), f.Server.String(), f.ID(), r.firstEvidence(f.Point, f.FirstFrame, f.First, &ff))
-	key := aggregateKey(v.Finding)
-	r.addVerdict(&ff, &v, key)
+	key := r.describe(&ff, &v)
+	r.find.addKeyed(key, v.Finding)
 	r.early[flowRef{f.Point, f.FirstFrame}] = key
 }
 
