@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgeaudit/edgeaudit/policy"
-	"github.com/edgeaudit/edgeaudit/policy/audit"
 	"github.com/edgeaudit/edgeaudit/policy/report"
 )
 
@@ -102,7 +101,7 @@ func runMerge(cmd *cobra.Command, f *mergeFlags, args []string) error {
 			return usageErr("%v", err)
 		}
 		if len(args) > 1 && !prefixed(rep) {
-			audit.PrefixIDs(rep, "r"+strconv.Itoa(i+1)+"/")
+			rep.PrefixIDs("r" + strconv.Itoa(i+1) + "/")
 		}
 		for j := range rep.Findings {
 			st.note(&rep.Findings[j])

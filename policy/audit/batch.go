@@ -530,7 +530,7 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 	b.filesDone.Add(int64(len(g.Files)))
 	b.bytesDone.Add(g.Bytes)
 	if b.Prefix && rep != nil {
-		PrefixIDs(rep, g.ID+"/")
+		rep.PrefixIDs(g.ID + "/")
 	}
 	return &GroupResult{Group: g, Report: rep, Err: err}
 }
@@ -544,10 +544,6 @@ func closeSource(r *report.Report) {
 		c.Close()
 	}
 }
-
-// PrefixIDs puts prefix before every flow and finding id of a report and
-// every reference to one, so reports of several groups can be combined.
-func PrefixIDs(rep *report.Report, prefix string) { rep.PrefixIDs(prefix) }
 
 // ProblemFinding converts a problem for a report; its id is stable
 // ("p" and a hash of the path) so shards never collide.

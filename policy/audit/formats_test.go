@@ -229,7 +229,7 @@ func TestLazyFlowsAgree(t *testing.T) {
 					if lazy != (rep.Source != nil) || lazy && len(rep.Flows) > 0 {
 						t.Fatalf("lazy=%v: Source %v, %d flows held", lazy, rep.Source != nil, len(rep.Flows))
 					}
-					audit.PrefixIDs(rep, "g1/")
+					rep.PrefixIDs("g1/")
 					for _, format := range []string{"json", "ndjson", "text", "csv"} {
 						if err := report.Write(&out[i], rep, format); err != nil {
 							t.Fatal(err)

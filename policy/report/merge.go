@@ -122,8 +122,9 @@ func (x *FileIndex) FindingFileNames(f *Finding) []string {
 // FileRows computes the per-file rows of a report (one correlated group,
 // or a whole merged report). A finding counts in the row of every file it
 // involves; one that involves no file counts in no row, only in the total.
-func FileRows(r *Report, group string) []FileRow {
-	x := NewFileIndex(r)
+func FileRows(r *Report, group string) []FileRow { return fileRows(r, NewFileIndex(r), group) }
+
+func fileRows(r *Report, x *FileIndex, group string) []FileRow {
 	rows := make([]FileRow, len(r.Inputs))
 	counted := false
 	for i, in := range r.Inputs {
@@ -168,7 +169,7 @@ type Merger struct {
 
 	parts    []part
 	findings []Finding
-	top      []Flow
+	top      busiest
 	topo     Topology
 	topoSet  bool
 	flows    uint64
@@ -217,9 +218,9 @@ func (m *Merger) AddEncoded(order int, r *Report, group string, flowsJSON *Spool
 	if m.err != nil {
 		return m.err
 	}
-	p := part{order: order, inputs: append([]Input(nil), r.Inputs...), rows: FileRows(r, group), count: r.FlowCount(),
-		fileOf: map[string]string{}}
 	x := NewFileIndex(r)
+	p := part{order: order, inputs: append([]Input(nil), r.Inputs...), rows: fileRows(r, x, group), count: r.FlowCount(),
+		fileOf: map[string]string{}}
 	for i := range r.Findings {
 		if names := x.FindingFileNames(&r.Findings[i]); len(names) > 0 {
 			p.fileOf[r.Findings[i].ID] = strings.Join(names, "\x00")
@@ -235,12 +236,19 @@ func (m *Merger) AddEncoded(order int, r *Report, group string, flowsJSON *Spool
 			return err
 		}
 	case m.DropFlows:
-		m.keepTop(r)
+		m.top.n = max(m.TopFlows, 10)
+		if err := r.EachFlow(m.top.add); err != nil {
+			m.err = err
+			return err
+		}
 	default:
-		r.EachFlow(func(f *Flow) error {
+		if err := r.EachFlow(func(f *Flow) error {
 			p.flows = append(p.flows, *f)
 			return nil
-		})
+		}); err != nil {
+			m.err = err
+			return err
+		}
 	}
 	m.parts = append(m.parts, p)
 	return nil
@@ -286,29 +294,6 @@ func union(a, b []string) []string {
 		}
 	}
 	return a
-}
-
-func (m *Merger) keepTop(r *Report) {
-	n := m.TopFlows
-	if n <= 0 {
-		n = 10
-	}
-	r.EachFlow(func(f *Flow) error {
-		m.top = append(m.top, *f)
-		if len(m.top) >= 4*n {
-			m.trimTop(n)
-		}
-		return nil
-	})
-}
-
-func (m *Merger) trimTop(n int) {
-	sort.SliceStable(m.top, func(i, j int) bool {
-		return m.top[i].Bytes.C2S+m.top[i].Bytes.S2C > m.top[j].Bytes.C2S+m.top[j].Bytes.S2C
-	})
-	if len(m.top) > n {
-		m.top = append([]Flow(nil), m.top[:n]...)
-	}
 }
 
 // spoolFlows appends a part's encoded flows to the spool file (encoding
@@ -357,8 +342,8 @@ func (m *Merger) Report() *Report {
 		r.Flows = append(r.Flows, p.flows...)
 	}
 	if m.DropFlows {
-		m.trimTop(max(m.TopFlows, 10))
-		r.Flows = append(r.Flows, m.top...)
+		m.top.n = max(m.TopFlows, 10)
+		r.Flows = append(r.Flows, m.top.flows()...)
 	}
 	r.Findings = append([]Finding{}, m.findings...)
 	sortFindings(r.Findings)
@@ -389,8 +374,40 @@ func sortFindings(fs []Finding) {
 		if a.Message != b.Message {
 			return a.Message < b.Message
 		}
-		return a.ID < b.ID
+		return naturalLess(a.ID, b.ID)
 	})
+}
+
+// naturalLess orders ids with their numbers as numbers: F2 before F10,
+// g2/F7 before g10/F1.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		na, nb := numPrefix(a), numPrefix(b)
+		switch {
+		case na > 0 && nb > 0:
+			x, y := strings.TrimLeft(a[:na], "0"), strings.TrimLeft(b[:nb], "0")
+			if len(x) != len(y) {
+				return len(x) < len(y)
+			}
+			if x != y {
+				return x < y
+			}
+			a, b = a[na:], b[nb:]
+		case a[0] != b[0]:
+			return a[0] < b[0]
+		default:
+			a, b = a[1:], b[1:]
+		}
+	}
+	return len(a) < len(b)
+}
+
+func numPrefix(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // Rows returns the per-file rows in part order.

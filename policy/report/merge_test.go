@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"testing"
 
@@ -193,5 +195,45 @@ func TestSpoolWithoutTempDir(t *testing.T) {
 	}
 	if got := mergedJSON(t, true, []int{0, 1, 2}); got != want {
 		t.Errorf("merged report differs with the spool in memory:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"F2", "F10", true}, {"F10", "F2", false}, {"F2", "F2", false},
+		{"g2/F7", "g10/F1", true}, {"g1/F10", "g2/F1", true}, {"g1/F2", "g1/F10", true},
+		{"F", "F1", true}, {"F01", "F2", true}, {"a", "b", true},
+	} {
+		if got := naturalLess(c.a, c.b); got != c.want {
+			t.Errorf("naturalLess(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
+
+// TestBusiest: keeping the busiest flows as they come gives what sorting
+// all of them (stably) and taking the first n gives, ties included.
+func TestBusiest(t *testing.T) {
+	var all []Flow
+	b := busiest{n: 5}
+	for i := range 103 {
+		f := Flow{ID: fmt.Sprint(i)}
+		f.Bytes.C2S, f.Bytes.S2C = uint64(i*7%11), uint64(i%3)
+		all = append(all, f)
+		b.add(&f)
+		if len(b.top) >= 4*b.n {
+			t.Fatalf("%d flows held", len(b.top))
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		return all[i].Bytes.C2S+all[i].Bytes.S2C > all[j].Bytes.C2S+all[j].Bytes.S2C
+	})
+	got := b.flows()
+	for i := range 5 {
+		if got[i].ID != all[i].ID {
+			t.Fatalf("busiest %d is %s, want %s", i, got[i].ID, all[i].ID)
+		}
 	}
 }

@@ -106,11 +106,7 @@ func writeJSONStream(w io.Writer, r *Report, flows func(bw *bufio.Writer) (int, 
 	if err := field("schema", r.Schema, false); err != nil {
 		return err
 	}
-	inputs := r.Inputs
-	if inputs == nil {
-		inputs = []Input{}
-	}
-	if err := field("inputs", inputs, false); err != nil {
+	if err := field("inputs", nonNil(r.Inputs), false); err != nil {
 		return err
 	}
 	if err := field("topology", r.Topology, false); err != nil {
@@ -125,11 +121,7 @@ func writeJSONStream(w io.Writer, r *Report, flows func(bw *bufio.Writer) (int, 
 		bw.WriteString("\n  ")
 	}
 	bw.WriteString("],\n")
-	findings := r.Findings
-	if findings == nil {
-		findings = []Finding{}
-	}
-	if err := field("findings", findings, false); err != nil {
+	if err := field("findings", nonNil(r.Findings), false); err != nil {
 		return err
 	}
 	if err := field("summary", r.Summary, true); err != nil {
@@ -137,6 +129,14 @@ func writeJSONStream(w io.Writer, r *Report, flows func(bw *bufio.Writer) (int, 
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// nonNil makes a nil list encode as [], as the contract has it.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // encodeFlowsJSON writes r's flows as elements of the report's "flows"

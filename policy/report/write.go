@@ -230,21 +230,16 @@ func WriteText(w io.Writer, r *Report, o TextOptions) error {
 		}
 	}
 
-	flows := make([]*Flow, 0, r.FlowCount())
-	r.EachFlow(func(f *Flow) error {
-		flows = append(flows, f)
-		return nil
-	})
-	sort.SliceStable(flows, func(i, j int) bool {
-		return flows[i].Bytes.C2S+flows[i].Bytes.S2C > flows[j].Bytes.C2S+flows[j].Bytes.S2C
-	})
-	if len(flows) > o.TopFlows {
-		flows = flows[:o.TopFlows]
+	top := busiest{n: o.TopFlows}
+	if err := r.EachFlow(top.add); err != nil {
+		return err
 	}
+	flows := top.flows()
 	p.f("\nBUSIEST FLOWS\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  id\tpoint\tproto\tclient\t\tserver\tapp\troles\trule\tpkts c>s/s>c\tbytes c>s/s>c\n")
-	for _, f := range flows {
+	for i := range flows {
+		f := &flows[i]
 		rule := "-"
 		if f.Rule != nil {
 			rule = *f.Rule
@@ -283,4 +278,34 @@ func (p *printer) f(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
+}
+
+// busiest keeps the n flows with the most bytes (both directions) of those
+// added, ties in the order added, holding at most 4n at a time.
+type busiest struct {
+	n   int
+	top []Flow
+}
+
+func (b *busiest) add(f *Flow) error {
+	b.top = append(b.top, *f)
+	if len(b.top) >= 4*b.n {
+		b.trim()
+	}
+	return nil
+}
+
+func (b *busiest) trim() {
+	sort.SliceStable(b.top, func(i, j int) bool {
+		return b.top[i].Bytes.C2S+b.top[i].Bytes.S2C > b.top[j].Bytes.C2S+b.top[j].Bytes.S2C
+	})
+	if len(b.top) > b.n {
+		b.top = append([]Flow(nil), b.top[:b.n]...)
+	}
+}
+
+// flows returns the busiest, busiest first.
+func (b *busiest) flows() []Flow {
+	b.trim()
+	return b.top
 }
