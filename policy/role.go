@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
-	"sync"
 )
 
 // Role is a set of the address roles of edge-port-policy.md. An address can
@@ -51,27 +50,13 @@ func (r Role) String() string {
 	if r == 0 {
 		return "any"
 	}
-	// Verdicts name roles for every flow: the few sets a topology has
-	// are formatted once.
-	roleNamesMu.RLock()
-	name, ok := roleNameCache[r]
-	roleNamesMu.RUnlock()
-	if ok {
-		return name
+	// Records name roles for every flow: a single role (nearly always)
+	// is a name from the table, without allocating.
+	if r.Count() == 1 && r < 1<<len(roleNames) {
+		return roleNames[bits.TrailingZeros16(uint16(r))]
 	}
-	name = r.format()
-	roleNamesMu.Lock()
-	if len(roleNameCache) < 4096 {
-		roleNameCache[r] = name
-	}
-	roleNamesMu.Unlock()
-	return name
+	return r.format()
 }
-
-var (
-	roleNamesMu   sync.RWMutex
-	roleNameCache = map[Role]string{}
-)
 
 func (r Role) format() string {
 	var b strings.Builder

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 )
 
 // FlowFacts is what the flow table knows about one conversation when the
@@ -57,9 +56,6 @@ type Engine struct {
 	rules *RuleSet
 	res   *Resolver
 	opts  Options
-
-	mu    sync.Mutex
-	ports map[portKey]portAnswer
 }
 
 // NewEngine builds an engine; rs nil means the default rules, t nil means no
@@ -273,72 +269,56 @@ func (e *Engine) unexpected(f *FlowFacts, v *Verdict) *Finding {
 		fd.Severity = Info
 		fd.Consequence = "Nothing answered, so the port looks closed; something still tries it (a scan, a stale DNS record or a misconfigured client)."
 	}
-	_, fd.Rule = e.portRules(f.Transport, f.Server.Port(), v.ServerRole)
+	fd.Rule = e.bypass(f.Transport, f.Server.Port(), v.ServerRole)
 	return fd
 }
 
 // unexpectedText writes an unexpected port's message and fix.
 func (e *Engine) unexpectedText(f *FlowFacts, v *Verdict, fd *Finding) {
-	port := f.Server.Port()
-	allowed, bypass := e.portRules(f.Transport, port, v.ServerRole)
-	switch {
-	case bypass != "":
+	port, tn := f.Server.Port(), transportName(f.Transport)
+	if fd.Rule != "" { // the inside leg of a VIP rule, bypassed
 		fd.Message = fmt.Sprintf("%s: the client reached a real node address directly instead of going through the VIP (%s allows only the HLB on this leg).",
-			flowText(f, v), bypass)
+			flowText(f, v), fd.Rule)
 		fd.Fix = fmt.Sprintf("Publish and route this service only through its VIP and block %s/%d to the node's real address from outside the HLB; if the HLB forwards without SNAT, list its MAC addresses under hlb.macs so its inside legs are recognised.",
-			transportName(f.Transport), port)
-	case allowed != "":
-		fd.Message = fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v),
-			transportName(f.Transport), port, v.ClientRole, v.ServerRole)
-		fd.Fix = fmt.Sprintf("%s/%d is allowed only as %s; block this flow on the firewall or point the client at the right address.",
-			transportName(f.Transport), port, allowed)
-	default:
-		fd.Message = fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v),
-			transportName(f.Transport), port, v.ClientRole, v.ServerRole)
-		fd.Fix = fmt.Sprintf("Close %s/%d to %s on the firewall; if the Edge really needs it, add a rule in a --policy file.",
-			transportName(f.Transport), port, f.Server.Addr())
+			tn, port)
+		return
+	}
+	fd.Message = fmt.Sprintf("%s: no enabled rule allows %s/%d from %s to %s.", flowText(f, v), tn, port, v.ClientRole, v.ServerRole)
+	if allowed := e.allowedBy(f.Transport, port); allowed != "" {
+		fd.Fix = fmt.Sprintf("%s/%d is allowed only as %s; block this flow on the firewall or point the client at the right address.", tn, port, allowed)
+	} else {
+		fd.Fix = fmt.Sprintf("Close %s/%d to %s on the firewall; if the Edge really needs it, add a rule in a --policy file.", tn, port, f.Server.Addr())
 	}
 }
 
-// portRules lists the rules that allow a port (for GEN-01's fix) and the
-// VIP rule, if any, whose inside leg a flow to serverRole bypasses. A scan
-// asks the same for thousands of flows: answers are kept per port and role.
-func (e *Engine) portRules(transport uint8, port uint16, serverRole Role) (allowed, bypass string) {
-	k := portKey{transport, port, serverRole}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if a, ok := e.ports[k]; ok {
-		return a.allowed, a.bypass
+// bypass is the VIP rule, if any, whose inside leg a flow to port on an
+// address of serverRole bypasses (it reached a node, not the VIP).
+func (e *Engine) bypass(transport uint8, port uint16, serverRole Role) string {
+	id := ""
+	for i := range e.rules.Rules {
+		r := &e.rules.Rules[i]
+		if r.Transport == transport && r.PortOnTo && port >= r.PortLo && port <= r.PortHi &&
+			r.Inside != nil && r.Inside.ViaHLB && e.sideMatch(r.Inside.To, serverRole) {
+			id = r.ID // the last, as rule order has it
+		}
 	}
+	return id
+}
+
+// allowedBy lists the rules that allow a port, for GEN-01's fix.
+func (e *Engine) allowedBy(transport uint8, port uint16) string {
 	var list []string
 	for i := range e.rules.Rules {
 		r := &e.rules.Rules[i]
-		if r.Transport != transport || !r.PortOnTo || port < r.PortLo || port > r.PortHi {
-			continue
-		}
-		list = append(list, fmt.Sprintf("%s %s→%s", r.ID, roleList(r.Leg.From), roleList(r.Leg.To)))
-		if r.Inside != nil && r.Inside.ViaHLB && e.sideMatch(r.Inside.To, serverRole) {
-			bypass = r.ID
+		if r.Transport == transport && r.PortOnTo && port >= r.PortLo && port <= r.PortHi {
+			list = append(list, fmt.Sprintf("%s %s→%s", r.ID, roleList(r.Leg.From), roleList(r.Leg.To)))
 		}
 	}
 	if len(list) > 4 {
 		list = append(list[:4], "…")
 	}
-	allowed = strings.Join(list, ", ")
-	if e.ports == nil || len(e.ports) >= 1<<16 {
-		e.ports = map[portKey]portAnswer{}
-	}
-	e.ports[k] = portAnswer{allowed, bypass}
-	return allowed, bypass
+	return strings.Join(list, ", ")
 }
-
-type portKey struct {
-	transport uint8
-	port      uint16
-	role      Role
-}
-
-type portAnswer struct{ allowed, bypass string }
 
 // disabled: the only rules allowing the flow are switched off by a topology
 // option. Same severities as GEN-01: the topology says the function is not
