@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/flows"
 	"github.com/edgeaudit/edgeaudit/policy"
 	"github.com/edgeaudit/edgeaudit/policy/audit"
 	"github.com/edgeaudit/edgeaudit/policy/report"
@@ -34,8 +35,8 @@ type commonFlags struct {
 func (c *commonFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&c.topology, "topology", "", "topology file (YAML); without it roles are inferred from the packets")
 	cmd.Flags().StringVar(&c.policy, "policy", "", "replace the built-in port rules with this rules file (YAML)")
-	cmd.Flags().IntVar(&c.maxFlows, "max-flows", 0, "most flows held at once, per correlated group (default 65536)")
-	cmd.Flags().IntVar(&c.maxRecs, "max-flow-records", 0, "most flow records a report keeps, per correlated group (default 50000)")
+	cmd.Flags().IntVar(&c.maxFlows, "max-flows", flows.Defaults.MaxFlows, "most flows held at once, per correlated group")
+	cmd.Flags().IntVar(&c.maxRecs, "max-flow-records", audit.DefaultMaxFlowRecords, "most flow records a report keeps, per correlated group")
 }
 
 // options loads the topology and rules the flags name.

@@ -81,8 +81,10 @@ type Input struct {
 	Name string
 }
 
-// DefaultMaxFlowRecords bounds the flow records a JSON report holds in
-// memory (about 0.7 KB each); the rest are counted, with an input finding.
+// DefaultMaxFlowRecords bounds the flow records a report keeps (about 90
+// bytes of memory each with LazyFlows, the rest in the spool file; about
+// 0.7 KB each held as report.Flow values); the rest are counted, with an
+// input finding.
 const DefaultMaxFlowRecords = 50_000
 
 // ErrNoInput is returned when not a single input could be read.
@@ -197,7 +199,6 @@ type run struct {
 	lastProg time.Time
 	store    *recStore
 	recs     records
-	scratch  flowRec // the ended flow being recorded
 	spoolErr bool
 	points   map[int]string
 	early    map[flowRef]string // findings filed when a flow was classified
@@ -328,10 +329,10 @@ func (r *run) twoStages(procs int) bool {
 	return false
 }
 
-// loop runs the file pipeline in two stages on two goroutines: reading,
-// merging by time and decoding on one, flows, classification, verdicts and
-// detectors on the other, in the same order, so results are those of a
-// single-threaded run.
+// loop runs the file pipeline, in two stages on two goroutines when
+// twoStages says so: reading, merging by time and decoding on one, flows,
+// classification, verdicts and detectors on the other, in the same order,
+// so results are those of a single-threaded run.
 func (r *run) loop(ctx context.Context) error {
 	r.start = r.o.Now()
 	r.lastProg = r.start
@@ -582,7 +583,7 @@ func (r *run) finish() *report.Report {
 	if r.recs.dropped > 0 {
 		r.find.add(&policy.Finding{Kind: policy.KindInput, Severity: policy.Warning, Count: int(r.recs.dropped),
 			Message: fmt.Sprintf("%d flow records were not kept in the report (limit %d); their findings are still counted", r.recs.dropped, r.o.MaxFlowRecords),
-			Fix:     "raise --max-flow-records for a report with every flow (memory grows by about 0.7 KB per flow), or use --format parquet/ndjson per file"})
+			Fix:     "raise --max-flow-records for a report with every flow (about 90 bytes of memory and 200 bytes of temporary file per flow)"})
 	}
 	r.rep.Findings = r.find.all()
 	r.rep.Topology = r.judge.topologyInfo()

@@ -476,9 +476,10 @@ func (b *Batch) Run(ctx context.Context, each func(*GroupResult) error) error {
 		mu.Lock()
 		defer mu.Unlock()
 		// each has written or copied what it keeps: the records' spool
-		// file goes now, not when a finalizer gets to it (an archive of
+		// file and what Prepare made go now, also when each is not
+		// called, not when a finalizer gets to them (an archive of
 		// thousands of groups would hold as many files open).
-		defer closeSource(res.Report)
+		defer closeResult(res)
 		if firstErr != nil {
 			return
 		}
@@ -535,12 +536,16 @@ func (b *Batch) runGroup(ctx context.Context, g *Group) *GroupResult {
 	return &GroupResult{Group: g, Report: rep, Err: err}
 }
 
-// closeSource releases what a report's lazy flow records hold.
-func closeSource(r *report.Report) {
-	if r == nil {
+// closeResult releases what a group result holds in files: its lazy flow
+// records and what Prepare made of them.
+func closeResult(res *GroupResult) {
+	if c, ok := res.Prepared.(io.Closer); ok {
+		c.Close()
+	}
+	if res.Report == nil {
 		return
 	}
-	if c, ok := r.Source.(io.Closer); ok {
+	if c, ok := res.Report.Source.(io.Closer); ok {
 		c.Close()
 	}
 }
@@ -605,12 +610,12 @@ func TuneGC(runs int) (restore func()) {
 			}
 		}
 	}()
-	return func() {
+	return sync.OnceFunc(func() {
 		close(stop)
 		<-done
 		debug.SetGCPercent(pct)
 		debug.SetMemoryLimit(lim)
-	}
+	})
 }
 
 // parallel calls fn(0..n-1) on up to jobs goroutines; it stops handing out

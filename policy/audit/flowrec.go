@@ -12,7 +12,8 @@ import (
 )
 
 // judge applies the policy: at once when the topology is known, at the end
-// of input when roles must first be inferred from all the flows.
+// of input when roles must first be inferred from the flows (from the first
+// maxPending of them; later flows are judged as they end).
 type judge struct {
 	engine   *policy.Engine
 	rules    *policy.RuleSet
@@ -46,13 +47,14 @@ func (r *run) flowEnd(f *flows.Flow) {
 	}
 	id := f.ID()
 	r.detect.FlowEnd(f, id)
-	fr := &r.scratch
+	var rec flowRec
+	fr := &rec
 	fr.set(f)
 	i := r.store.alloc()
 	m := r.store.meta(i)
 	m.first, m.frame, m.point, m.bytes = fr.first, fr.frame, fr.point, fr.total()
 	if r.judge.engine == nil {
-		// Roles are inferred from all flows at the end; judge then. The
+		// Roles are inferred from the flows at the end; judge then. The
 		// inferrer keeps evidence per address, the record waits in the
 		// spool.
 		ff := fr.facts()

@@ -54,6 +54,11 @@ func loadAhead[T any](s *recStore, order []int32, load func(i int32, out *T, buf
 		for start := 0; start < len(order); start += loadBatch {
 			var b *loadedBatch[T]
 			select {
+			case <-quit: // before a free batch: load nothing more
+				return
+			default:
+			}
+			select {
 			case b = <-free:
 			case <-quit:
 				return

@@ -98,15 +98,11 @@ func (fr *flowRec) total() uint64 { return fr.bytes[0] + fr.bytes[1] }
 
 // render makes the report's record; point names the capture point.
 func (fr *flowRec) render(point string) report.Flow {
-	proto := "udp"
-	if fr.proto == 6 {
-		proto = "tcp"
-	}
 	rec := report.Flow{
 		ID:          fr.id(),
 		CommunityID: flows.CommunityID(fr.proto, fr.client, fr.server),
 		Point:       point,
-		Transport:   proto,
+		Transport:   transportName(fr.proto),
 		Client:      fr.client.String(),
 		Server:      fr.server.String(),
 		App:         fr.label.App.String(),
@@ -278,10 +274,10 @@ func (s *recStore) loadInto(i int32, fr *flowRec, buf *[]byte) error {
 	switch {
 	case m.mem != nil:
 		*fr = *m.mem
+	case s.err != nil: // first: a record whose write failed has no length
+		return fmt.Errorf("flow records spool: %w", s.err)
 	case m.n == 0:
 		return errors.New("flow record was not kept")
-	case s.err != nil:
-		return fmt.Errorf("flow records spool: %w", s.err)
 	case s.w == nil:
 		if err := fr.decode(s.mem[m.off : m.off+int64(m.n)]); err != nil {
 			return err

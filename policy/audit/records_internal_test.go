@@ -118,7 +118,7 @@ func TestRecordStore(t *testing.T) {
 }
 
 // TestTuneGC: the soft memory limit starts at the floor for the runs, is
-// raised to twice a live heap that outgrows it, and is restored after.
+// raised to 1.5 times a live heap that outgrows it, and is restored after.
 func TestTuneGC(t *testing.T) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOGC or GOMEMLIMIT set: TuneGC leaves the collector alone")

@@ -221,5 +221,7 @@ func (s *Spool) Close() error {
 	if s.f == nil {
 		return nil
 	}
-	return s.f.Close()
+	f := s.f
+	s.f = nil
+	return f.Close()
 }
