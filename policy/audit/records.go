@@ -1,12 +1,10 @@
 package audit
 
 import (
-	"bufio"
 	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,11 +180,8 @@ type recStore struct {
 	n     int32 // slots handed out, free ones included
 	live  int
 
-	file   *os.File
-	mem    []byte // the spool when no file could be made
-	w      *bufio.Writer
-	size   int64
-	flushd int64 // bytes of the spool that reached the file
+	sp     *report.Spool // made on the first record spooled
+	flushd int64         // bytes of the spool flushed for reading
 	enc    []byte
 	dec    []byte
 	err    error
@@ -229,22 +224,12 @@ func (s *recStore) spool(i int32, fr *flowRec) {
 	if m.n > 0 || s.err != nil {
 		return
 	}
-	if s.w == nil && s.mem == nil {
-		if f, err := os.CreateTemp("", "edgeaudit-records-*"); err == nil {
-			os.Remove(f.Name()) // unlinked: gone with the process
-			s.file, s.w = f, bufio.NewWriterSize(f, 64<<10)
-		} else {
-			s.mem = make([]byte, 0, 64<<10)
-		}
+	if s.sp == nil {
+		s.sp = report.NewSpool()
 	}
 	s.enc = fr.encode(s.enc[:0])
-	m.off, m.n = s.size, uint32(len(s.enc))
-	s.size += int64(len(s.enc))
-	if s.w == nil {
-		s.mem = append(s.mem, s.enc...)
-		return
-	}
-	if _, err := s.w.Write(s.enc); err != nil {
+	m.off, m.n = s.sp.Len(), uint32(len(s.enc))
+	if _, err := s.sp.Write(s.enc); err != nil {
 		s.err = err
 	}
 }
@@ -258,12 +243,12 @@ func (s *recStore) load(i int32, fr *flowRec) error {
 // sync writes what the spool buffers to its file, so that loadInto only
 // reads the store (loadAhead runs it on several goroutines).
 func (s *recStore) sync() {
-	if s.w != nil && s.err == nil && s.flushd < s.size {
-		if err := s.w.Flush(); err != nil {
+	if s.sp != nil && s.err == nil && s.flushd < s.sp.Len() {
+		if err := s.sp.Flush(); err != nil {
 			s.err = err
 			return
 		}
-		s.flushd = s.size
+		s.flushd = s.sp.Len()
 	}
 }
 
@@ -278,13 +263,9 @@ func (s *recStore) loadInto(i int32, fr *flowRec, buf *[]byte) error {
 		return fmt.Errorf("flow records spool: %w", s.err)
 	case m.n == 0:
 		return errors.New("flow record was not kept")
-	case s.w == nil:
-		if err := fr.decode(s.mem[m.off : m.off+int64(m.n)]); err != nil {
-			return err
-		}
 	default:
 		*buf = slices.Grow((*buf)[:0], int(m.n))[:m.n]
-		if _, err := s.file.ReadAt(*buf, m.off); err != nil {
+		if _, err := s.sp.ReadAt(*buf, m.off); err != nil {
 			return fmt.Errorf("flow records spool: %w", err)
 		}
 		if err := fr.decode(*buf); err != nil {
@@ -319,11 +300,10 @@ func (m *recMeta) more() *recExtra {
 }
 
 func (s *recStore) close() {
-	if s.file != nil {
-		s.file.Close()
-		s.file = nil
+	if s.sp != nil {
+		s.sp.Close()
+		s.sp = nil
 	}
-	s.mem = nil
 	if s.err == nil {
 		s.err = errors.New("flow records read after their report was released")
 	}

@@ -101,8 +101,8 @@ func TestRecordStore(t *testing.T) {
 	}
 	src.Close()
 	var after flowRec
-	if err := s.load(idx[0], &after); err == nil || s.file != nil || src.Len() != 0 {
-		t.Errorf("after Close: load error %v, file open %v, %d records", err, s.file != nil, src.Len())
+	if err := s.load(idx[0], &after); err == nil || s.sp != nil || src.Len() != 0 {
+		t.Errorf("after Close: load error %v, spool kept %v, %d records", err, s.sp != nil, src.Len())
 	}
 
 	top := records{store: &recStore{}, top: 1}
@@ -112,7 +112,7 @@ func TestRecordStore(t *testing.T) {
 		top.add(i, &recs[k])
 		top.store.release(i)
 	}
-	if o := top.order(); len(o) != 1 || top.store.meta(o[0]).mem == nil || top.store.meta(o[0]).bytes != 10500 || top.store.file != nil {
+	if o := top.order(); len(o) != 1 || top.store.meta(o[0]).mem == nil || top.store.meta(o[0]).bytes != 10500 || top.store.sp != nil {
 		t.Errorf("busiest: %v (held in memory, no spool file expected)", o)
 	}
 }
@@ -165,7 +165,7 @@ func TestRecordStoreInMemory(t *testing.T) {
 			t.Errorf("record %d:\n got %+v\nwant %+v", k, got, recs[k])
 		}
 	}
-	if s.file != nil || len(s.mem) == 0 {
-		t.Errorf("records went to a file (%v) or nowhere (%d bytes in memory)", s.file != nil, len(s.mem))
+	if s.sp == nil || s.sp.InFile() || s.sp.Len() == 0 {
+		t.Errorf("records went to a file or nowhere (%+v)", s.sp)
 	}
 }

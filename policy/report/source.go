@@ -162,7 +162,7 @@ func encodeFlowsJSON(w io.Writer, r *Report) (int, error) {
 // Spool is encoded output held in an unlinked temporary file, so a group's
 // records can be encoded on its own goroutine without being held in memory.
 // Where no temporary file can be made (a read-only file system) it holds
-// them in memory instead: slower to bound, but the audit goes on.
+// them in memory instead, without a bound, so that the audit goes on.
 type Spool struct {
 	f   *os.File
 	w   *bufio.Writer
@@ -194,6 +194,33 @@ func (s *Spool) Write(p []byte) (int, error) {
 
 // Len is the number of bytes spooled.
 func (s *Spool) Len() int64 { return s.n }
+
+// InFile tells whether the spool is a temporary file (not memory).
+func (s *Spool) InFile() bool { return s.f != nil }
+
+// Flush writes what is buffered to the file, so that ReadAt sees it.
+func (s *Spool) Flush() error {
+	if s.f == nil {
+		return nil
+	}
+	return s.w.Flush()
+}
+
+// ReadAt reads spooled bytes at off. It only reads, so several goroutines
+// may call it at once, but bytes written since the last Flush are not seen.
+func (s *Spool) ReadAt(p []byte, off int64) (int, error) {
+	if s.f != nil {
+		return s.f.ReadAt(p, off)
+	}
+	if off < 0 || off > int64(len(s.mem)) {
+		return 0, io.EOF
+	}
+	n := copy(p, s.mem[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
 
 // section returns bytes [off, off+n) of the spool.
 func (s *Spool) section(off, n int64) (io.Reader, error) {
