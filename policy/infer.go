@@ -31,8 +31,7 @@ type inferAcc struct {
 	relay       bool // used a port in 50000-59999 with STUN/RTP
 	sip5061     map[netip.Addr]bool
 	tls443      map[netip.Addr]bool
-	sni         string // service from SNI on 443 ("access", "webconf")
-	xmpp        bool
+	sni         string              // service from SNI on 443 ("access", "webconf")
 	xmppCli     map[netip.Addr]bool // clients of its 5269
 	internalCli map[uint16]bool     // opened 8057/23456/4443/5062 to someone
 }
@@ -70,16 +69,24 @@ func (ir *Inferrer) get(a netip.Addr) *inferAcc {
 		if ir.acc == nil {
 			ir.acc = map[netip.Addr]*inferAcc{}
 		}
-		x = &inferAcc{turnClients: map[netip.Addr]bool{}, xmppCli: map[netip.Addr]bool{}, mtls: map[uint16]bool{}, sip5061: map[netip.Addr]bool{}, tls443: map[netip.Addr]bool{}, internalCli: map[uint16]bool{}}
+		x = &inferAcc{}
 		ir.acc[a] = x
 	}
 	return x
 }
 
+// mark adds k to the set *m, making it on first use: most addresses
+// only ever fill one or two of an inferAcc's sets.
+func mark[K comparable](m *map[K]bool, k K) {
+	if *m == nil {
+		*m = map[K]bool{}
+	}
+	(*m)[k] = true
+}
+
 // Add takes a flow's evidence into account.
 func (ir *Inferrer) Add(f *FlowFacts) {
 	ir.n++
-	get := ir.get
 	answered := f.Answered || f.PacketsS2C > 0
 	app := effectiveApp(f)
 	c, s := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
@@ -89,10 +96,10 @@ func (ir *Inferrer) Add(f *FlowFacts) {
 	}
 	if f.Transport == 17 || f.Transport == 6 {
 		if (app == "stun" || app == "rtp") && cp >= 50000 && cp <= 59999 {
-			get(c).relay = true
+			ir.get(c).relay = true
 		}
 		if (app == "stun" || app == "rtp") && sp >= 50000 && sp <= 59999 && answered {
-			get(s).relay = true
+			ir.get(s).relay = true
 		}
 	}
 	if !answered {
@@ -100,26 +107,25 @@ func (ir *Inferrer) Add(f *FlowFacts) {
 	}
 	switch {
 	case f.Transport == 6 && f.TLS && !f.PseudoTLS && (sp == 8057 || sp == 23456 || sp == 4443 || sp == 5062 || (sp >= 50001 && sp <= 50003)):
-		get(s).mtls[sp] = true
+		mark(&ir.get(s).mtls, sp)
 		if sp != 5062 && sp < 50001 {
-			get(c).internalCli[sp] = true
+			mark(&ir.get(c).internalCli, sp)
 		}
 	case app == "stun" && isMSTURN(f) && ((f.Transport == 17 && sp == 3478) || (f.Transport == 6 && sp == 443)):
-		get(s).turn++
-		get(s).turnClients[c] = true
+		ir.get(s).turn++
+		mark(&ir.get(s).turnClients, c)
 	case app == "stun" && f.Transport == 17 && sp == 3478:
-		get(s).stun++
+		ir.get(s).stun++
 	case f.Transport == 6 && sp == 5061 && f.TLS && !f.PseudoTLS:
-		get(s).sip5061[c] = true
+		mark(&ir.get(s).sip5061, c)
 	case f.Transport == 6 && sp == 443 && f.TLS && !f.PseudoTLS:
-		x := get(s)
-		x.tls443[c] = true
+		x := ir.get(s)
+		mark(&x.tls443, c)
 		if svc := sniService(f.SNI); svc == "access" || svc == "webconf" {
 			x.sni = svc
 		}
 	case f.Transport == 6 && sp == 5269 && app == "xmpp":
-		get(s).xmpp = true
-		get(s).xmppCli[c] = true
+		mark(&ir.get(s).xmppCli, c)
 	}
 }
 
@@ -209,7 +215,7 @@ func (ir *Inferrer) Result() *Inferred {
 			continue
 		}
 		switch {
-		case len(x.sip5061) > 0 || x.xmpp || x.sni == "access":
+		case len(x.sip5061) > 0 || len(x.xmppCli) > 0 || x.sni == "access":
 			access = append(access, a)
 		case x.sni == "webconf":
 			webconf = append(webconf, a)
@@ -218,7 +224,7 @@ func (ir *Inferrer) Result() *Inferred {
 			guessed[a] = true
 		}
 	}
-	access = partners(in, acc, access, set)
+	access = partners(acc, access, set)
 	for _, group := range []struct {
 		as        []netip.Addr
 		vip, real Role
@@ -266,22 +272,19 @@ func (ir *Inferrer) Result() *Inferred {
 // SIP/XMPP client is itself an Access candidate: a federation partner that
 // our Access Edge opened 5061 or 5269 to (EXT-V-02/05), not our Edge. They
 // stay candidates when that would leave none.
-func partners(in *Inferred, acc map[netip.Addr]*inferAcc, access []netip.Addr, set func(netip.Addr, Role, string, ...any)) []netip.Addr {
+func partners(acc map[netip.Addr]*inferAcc, access []netip.Addr, set func(netip.Addr, Role, string, ...any)) []netip.Addr {
 	cand := map[netip.Addr]bool{}
 	for _, a := range access {
 		cand[a] = true
 	}
 	var keep, out []netip.Addr
 	for _, a := range access {
-		x := acc[a]
 		clients := 0
 		only := true
-		for _, m := range []map[netip.Addr]bool{x.sip5061, x.xmppCli, x.tls443} {
-			for c := range m {
-				clients++
-				only = only && cand[c] && c != a
-			}
-		}
+		acc[a].eachClient(func(c netip.Addr) {
+			clients++
+			only = only && cand[c] && c != a
+		})
 		if clients > 0 && only {
 			out = append(out, a)
 		} else {
@@ -297,13 +300,19 @@ func partners(in *Inferred, acc map[netip.Addr]*inferAcc, access []netip.Addr, s
 	return keep
 }
 
-func clientList(x *inferAcc) string {
-	var cs []string
+// eachClient calls fn with the clients of the server's SIP, XMPP and TLS
+// services (a client of several, once for each).
+func (x *inferAcc) eachClient(fn func(netip.Addr)) {
 	for _, m := range []map[netip.Addr]bool{x.sip5061, x.xmppCli, x.tls443} {
 		for c := range m {
-			cs = append(cs, c.String())
+			fn(c)
 		}
 	}
+}
+
+func clientList(x *inferAcc) string {
+	var cs []string
+	x.eachClient(func(c netip.Addr) { cs = append(cs, c.String()) })
 	slices.Sort(cs)
 	return strings.Join(slices.Compact(cs), ", ")
 }
