@@ -25,8 +25,8 @@ type judge struct {
 }
 
 // maxPending bounds the flows held for inference: beyond it, roles are
-// inferred from the flows seen so far.
-const maxPending = 100_000
+// inferred from the flows seen so far. A variable for the tests only.
+var maxPending = 100_000
 
 func newJudge(o Options) *judge {
 	j := &judge{rules: o.Rules, source: "inferred"}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,6 +238,9 @@ func TestLazyFlowsAgree(t *testing.T) {
 					}
 					if err := report.NewBatchNDJSON(&out[i]).Group(rep, "g1"); err != nil {
 						t.Fatal(err)
+					}
+					if c, ok := rep.Source.(io.Closer); ok {
+						c.Close()
 					}
 				}
 				if out[0].Len() < 100 || !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {

@@ -1,9 +1,15 @@
 package audit
 
 import (
+	"bytes"
+	"context"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/edgeaudit/edgeaudit/decode"
+	"github.com/edgeaudit/edgeaudit/policy"
+	"github.com/edgeaudit/edgeaudit/policy/report"
 )
 
 // TestTwoStages: reading and analysis get goroutines of their own when
@@ -51,5 +57,71 @@ func TestTwoStages(t *testing.T) {
 	defer f.Close()
 	if f.DecompressionBound() {
 		t.Error("gzip read without read-ahead is not decompressed on a goroutine of its own")
+	}
+}
+
+// TestCoresAgree: a run on four cores (two stages, records loaded ahead on
+// several goroutines at the end) writes exactly what a run on one core
+// writes, with enough flows for many load-ahead batches, with a topology
+// and with roles inferred.
+func TestCoresAgree(t *testing.T) {
+	path := synFlood(t, 20*loadBatch, 5061)
+	top, err := policy.LoadTopology("../../samples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topo := range []*policy.Topology{top, nil} {
+		var out [2]bytes.Buffer
+		for i, procs := range []int{1, 4} {
+			prev := runtime.GOMAXPROCS(procs)
+			inputs, problems := OpenFiles([]string{path})
+			rep, err := Run(context.Background(), inputs, problems, Options{Topology: topo, LazyFlows: true})
+			if err == nil {
+				err = report.WriteJSON(&out[i], rep)
+				closeResult(&GroupResult{Report: rep})
+			}
+			runtime.GOMAXPROCS(prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(out[0].Bytes(), out[1].Bytes()) {
+			t.Fatalf("topology %v: four cores and one differ", topo != nil)
+		}
+		if n := bytes.Count(out[0].Bytes(), []byte(`"community_id"`)); n != 20*loadBatch {
+			t.Fatalf("%d flows in the report", n)
+		}
+	}
+}
+
+// TestEarlyInference: past maxPending flows, roles are inferred from those
+// and later flows are judged with them as they end; the report says so.
+func TestEarlyInference(t *testing.T) {
+	defer func(n int) { maxPending = n }(maxPending)
+	var reps [2]*report.Report
+	for i, bound := range []int{maxPending, 20} {
+		maxPending = bound
+		inputs, problems := OpenFiles([]string{"../../samples/rules/external.pcap"})
+		rep, err := Run(context.Background(), inputs, problems, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps[i] = rep
+	}
+	all, early := reps[0], reps[1]
+	if len(early.Flows) != len(all.Flows) || len(all.Flows) <= 20 {
+		t.Fatalf("%d flows, %d without the bound", len(early.Flows), len(all.Flows))
+	}
+	if len(early.Topology.Unchecked) == 0 || !strings.Contains(early.Topology.Unchecked[0], "first 20 flows") {
+		t.Fatalf("unchecked: %q", early.Topology.Unchecked)
+	}
+	judged := 0
+	for _, f := range early.Flows[20:] {
+		if f.ServerRole != "" && f.ServerRole != "any" {
+			judged++
+		}
+	}
+	if judged == 0 {
+		t.Fatal("no flow after the bound was judged with the inferred roles")
 	}
 }
