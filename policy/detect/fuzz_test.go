@@ -67,8 +67,16 @@ func FuzzEvents(f *testing.F) {
 			if st := d.Stats(); st.Transactions > 4 || st.SYNs > 4 || len(d.pendingSIP) > 2 || len(d.pendingGW) > 2 || len(d.sources) > 2 {
 				t.Fatalf("bounds exceeded: %+v", st)
 			}
+			if len(d.txLegs.items) > d.txLegs.max || len(d.synLegs.items) > d.synLegs.max || len(d.strayAcks.items) > d.strayAcks.max {
+				t.Fatalf("slabs past their bounds: %d/%d, %d/%d, %d/%d", len(d.txLegs.items), d.txLegs.max,
+					len(d.synLegs.items), d.synLegs.max, len(d.strayAcks.items), d.strayAcks.max)
+			}
 		}
 		d.Finish(func(fi *policy.Finding) { check(t, fi); n++ })
+		// Every leg went back to its slab: none leaked.
+		if inUse(&d.txLegs) != 0 || inUse(&d.synLegs) != 0 || inUse(&d.strayAcks) != 0 {
+			t.Fatalf("legs still held after Finish: %d, %d, %d", inUse(&d.txLegs), inUse(&d.synLegs), inUse(&d.strayAcks))
+		}
 		if uint64(n) != d.Stats().Findings {
 			t.Fatalf("%d findings handed out, %d counted", n, d.Stats().Findings)
 		}
@@ -76,6 +84,8 @@ func FuzzEvents(f *testing.F) {
 		_ = d.Offsets()
 	})
 }
+
+func inUse[T any](s *slab[T]) int { return len(s.items) - len(s.free) }
 
 func check(t *testing.T, f *policy.Finding) {
 	t.Helper()
