@@ -229,7 +229,16 @@ func (r *Report) renumber() {
 			}
 		}
 	}
-	if r.Source != nil {
-		r.renames = old
+	if r.Source == nil {
+		return
 	}
+	if r.renames != nil { // renumbered before: Source still has the first ids
+		for src, mid := range r.renames {
+			if n, ok := old[mid]; ok {
+				r.renames[src] = n
+			}
+		}
+		return
+	}
+	r.renames = old
 }

@@ -68,6 +68,7 @@ func (r *Report) eachRef(fn func(id, point string)) {
 
 // PrefixIDs puts prefix before every flow and finding id of the report and
 // every reference to one, so reports of several groups can be combined.
+// Call it after Finish: Finish renumbers findings by their unprefixed ids.
 func (r *Report) PrefixIDs(prefix string) {
 	for i := range r.Flows {
 		f := &r.Flows[i]
