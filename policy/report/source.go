@@ -165,24 +165,25 @@ func encodeFlowsJSON(w io.Writer, r *Report) (int, error) {
 // Where no temporary file can be made (a read-only file system) it holds
 // them in memory instead, without a bound, so that the audit goes on.
 type Spool struct {
-	f   *os.File
-	w   *bufio.Writer
-	mem []byte
-	n   int64
+	f      *os.File
+	w      *bufio.Writer
+	mem    []byte
+	n      int64
+	opened bool // the file was tried (on the first write: an empty spool has none)
 }
 
 // NewSpool creates an empty spool.
-func NewSpool() *Spool {
-	f, err := os.CreateTemp("", "edgeaudit-spool-*")
-	if err != nil {
-		return &Spool{}
-	}
-	os.Remove(f.Name()) // unlinked: gone with the process
-	return &Spool{f: f, w: bufio.NewWriterSize(f, 256<<10)}
-}
+func NewSpool() *Spool { return &Spool{} }
 
 // Write appends to the spool.
 func (s *Spool) Write(p []byte) (int, error) {
+	if !s.opened {
+		s.opened = true
+		if f, err := os.CreateTemp("", "edgeaudit-spool-*"); err == nil {
+			os.Remove(f.Name()) // unlinked: gone with the process
+			s.f, s.w = f, bufio.NewWriterSize(f, 256<<10)
+		}
+	}
 	if s.f == nil {
 		s.mem = append(s.mem, p...)
 		s.n += int64(len(p))
