@@ -214,7 +214,7 @@ func newRun(inputs []*Input, o Options) *run {
 	}
 	r := &run{o: o, find: newAggregator(o.Sink), points: map[int]string{}, early: map[flowRef]string{}}
 	r.judge = newJudge(o)
-	r.store = &recStore{}
+	r.store = &recStore{held: !o.LazyFlows}
 	r.recs = records{store: r.store, max: o.MaxFlowRecords, top: o.TopFlows}
 	for i, in := range inputs {
 		s := &source{in: in, dec: decode.NewDecoder(o.Decoder), index: i}

@@ -173,12 +173,16 @@ type recExtra struct {
 
 // recStore keeps flow records out of the heap: encoded in an unlinked
 // temporary file (memory only if no file can be made), with an in-memory
-// recMeta each, in fixed chunks so that growing never copies them.
+// recMeta each, in fixed chunks so that growing never copies them. With
+// held set it keeps them as they are in memory instead, for a report that
+// will hold every one as a report.Flow anyway (not LazyFlows): spooling
+// would then only cost the encoding and the reading back.
 type recStore struct {
 	metas [][]recMeta
 	free  []int32
 	n     int32 // slots handed out, free ones included
 	live  int
+	held  bool
 
 	sp     *report.Spool // made on the first record spooled
 	flushd int64         // bytes of the spool flushed for reading
@@ -218,10 +222,15 @@ func (s *recStore) release(i int32) {
 	s.live--
 }
 
-// spool writes fr's encoding for record i.
+// spool writes fr's encoding for record i (or keeps a copy, when held).
 func (s *recStore) spool(i int32, fr *flowRec) {
 	m := s.meta(i)
-	if m.n > 0 || s.err != nil {
+	if m.n > 0 || m.mem != nil || s.err != nil {
+		return
+	}
+	if s.held {
+		c := *fr
+		m.mem = &c
 		return
 	}
 	if s.sp == nil {
@@ -345,7 +354,10 @@ func (rs *records) add(i int32, fr *flowRec) {
 		}
 		heap.Pop(&rs.heap)
 		lm := rs.store.meta(least)
-		lm.kept, lm.mem = false, nil
+		lm.kept = false
+		if !lm.pending || !rs.store.held {
+			lm.mem = nil // a held pending record is its only copy
+		}
 		rs.store.release(least)
 	}
 	m.kept = true
