@@ -292,3 +292,37 @@ func TestKeyBytes(t *testing.T) {
 		t.Fatal("keys differing in a port hash alike")
 	}
 }
+
+// TestTableZeroAllocs guards the per-packet path: once a flow exists (and,
+// for the cache, once it is found), accounting its packets allocates
+// nothing, for UDP media, TCP data and a flow still being classified.
+func TestTableZeroAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("coverage instrumentation allocates")
+	}
+	tb := NewTable(Config{}, Hooks{})
+	rtp := append([]byte{0x80, 0x00, 0x12, 0x34}, make([]byte, 168)...)
+	pkts := []*decode.Packet{
+		pkt{src: client, dst: edge, sport: 50010, dport: 50020, proto: 17, payload: rtp}.packet(1),
+		pkt{src: edge, dst: client, sport: 50020, dport: 50010, proto: 17, payload: rtp}.packet(2),
+		pkt{src: client, dst: vip, sport: 40000, dport: 443, proto: 6, flags: ack, seq: 1, payload: []byte("xyz")}.packet(3),
+		pkt{src: vip, dst: client, sport: 443, dport: 40000, proto: 6, flags: ack, seq: 1}.packet(4),
+	}
+	for _, p := range pkts { // the flows exist before measuring
+		tb.Packet(p)
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(2000, func() {
+		p := pkts[i%len(pkts)]
+		p.Time += 1000
+		p.Seq += uint32(len(p.Payload)) // new data, not retransmissions
+		tb.Packet(p)
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocs per packet, want 0", allocs)
+	}
+	if st := tb.Stats(); st.Flows != 2 {
+		t.Fatalf("%d flows, want 2", st.Flows)
+	}
+}
