@@ -13,11 +13,7 @@ import (
 // (the port answered after attempts that did not) raises the finding's
 // severity and speaks for it.
 func TestRepeatedFindings(t *testing.T) {
-	topo, err := policy.LoadTopology("../../samples/topology.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	r := judgingRun(t)
 	attempt := func(client string, answered bool) (*policy.Verdict, string) {
 		ff := policy.FlowFacts{Transport: 6, Client: netip.MustParseAddrPort(client),
 			Server: netip.MustParseAddrPort("198.51.100.11:22"), App: "unknown", Answered: answered}
@@ -47,11 +43,7 @@ func TestRepeatedFindings(t *testing.T) {
 // classified (before its server answered) is not counted again when it
 // ends, but its worse verdict then raises the finding's severity.
 func TestEarlyFindingEscalates(t *testing.T) {
-	topo, err := policy.LoadTopology("../../samples/topology.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	r := judgingRun(t)
 	ff := policy.FlowFacts{Transport: 17, Client: netip.MustParseAddrPort("203.0.113.5:40000"),
 		Server: netip.MustParseAddrPort("198.51.100.13:3479"), App: "stun"}
 	early, _ := r.judgeFlow(&ff, 0, 1, 0, "f0-1", "")
@@ -69,11 +61,7 @@ func TestEarlyFindingEscalates(t *testing.T) {
 // counted in one overflow finding without having their texts written, and
 // a worse one raises its severity but does not lend it its texts.
 func TestFoldedFindings(t *testing.T) {
-	topo, err := policy.LoadTopology("../../samples/topology.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
+	r := judgingRun(t)
 	port := func(p int, answered bool) *policy.Verdict {
 		ff := policy.FlowFacts{Transport: 6, Client: netip.MustParseAddrPort("203.0.113.5:40000"),
 			Server: netip.AddrPortFrom(netip.MustParseAddr("198.51.100.11"), uint16(p)), App: "unknown", Answered: answered}
@@ -93,4 +81,15 @@ func TestFoldedFindings(t *testing.T) {
 		!strings.Contains(o.Message, "more than") {
 		t.Fatalf("overflow finding %+v", o)
 	}
+}
+
+// judgingRun is a run with just what judgeFlow needs: the sample pool's
+// engine and an empty aggregator.
+func judgingRun(t *testing.T) *run {
+	t.Helper()
+	topo, err := policy.LoadTopology("../../samples/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &run{find: newAggregator(nil), points: map[int]string{}, judge: &judge{engine: policy.NewEngine(nil, topo)}}
 }
