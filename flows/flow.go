@@ -16,6 +16,19 @@ const (
 	S2C Dir = 1
 )
 
+// Why a flow left the table, as Flow.EndReason says it.
+const (
+	EndFIN     = "fin"          // closed with FIN
+	EndRST     = "rst"          // reset
+	EndIdle    = "idle"         // no packet for the protocol's idle timeout
+	EndEvicted = "evicted"      // the table was full and it was the oldest
+	EndReused  = "reused"       // a new connection took its 5-tuple
+	EndOfInput = "end-of-input" // still open when the capture ended
+)
+
+// EndReasons lists every EndReason value.
+var EndReasons = [...]string{EndOfInput, EndIdle, EndFIN, EndRST, EndEvicted, EndReused}
+
 func (d Dir) String() string {
 	if d == C2S {
 		return "c2s"
@@ -71,8 +84,7 @@ type Flow struct {
 	// filled only when the flow ends undecided.
 	Label   Label
 	Decided bool
-	// EndReason says why the flow left the table: "fin", "rst", "idle",
-	// "evicted", "reused" or "end-of-input".
+	// EndReason says why the flow left the table: one of EndReasons.
 	EndReason string
 
 	cls     *classState // buffers and classifier state until decided

@@ -164,7 +164,7 @@ func (t *Table) Packet(p *decode.Packet) {
 	if f != nil && p.Proto == decode.ProtoTCP && f.closing && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn &&
 		!(f.TCP.SYN && p.Seq == f.TCP.ISN) {
 		t.stats.Reused++
-		t.end(f, "reused")
+		t.end(f, EndReused)
 		f = nil
 	}
 	if f == nil {
@@ -202,7 +202,7 @@ func (t *Table) Flush() {
 	t.free, t.clsFree, t.draining = nil, nil, true
 	for i := 0; i < numLists; i++ {
 		for t.heads[i] != nil {
-			t.end(t.heads[i], "end-of-input")
+			t.end(t.heads[i], EndOfInput)
 		}
 	}
 	t.draining = false
@@ -549,11 +549,11 @@ func (t *Table) expire() {
 				continue
 			}
 			t.stats.Expired++
-			reason := "idle"
+			reason := EndIdle
 			if i == listClosed {
-				reason = "rst"
+				reason = EndRST
 				if f.TCP.RST[C2S] == 0 && f.TCP.RST[S2C] == 0 {
-					reason = "fin"
+					reason = EndFIN
 				}
 			}
 			t.end(f, reason)
@@ -570,7 +570,7 @@ func (t *Table) evictOne() {
 	}
 	if oldest != nil {
 		t.stats.Evicted++
-		t.end(oldest, "evicted")
+		t.end(oldest, EndEvicted)
 	}
 }
 

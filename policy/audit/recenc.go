@@ -205,7 +205,7 @@ func (fr *flowRec) decode(b []byte) error {
 // endReason returns the flow table's constant for an end reason, so that
 // decoded records share it instead of each holding a copy.
 func endReason(s string) string {
-	for _, c := range [...]string{"end-of-input", "idle", "fin", "rst", "evicted", "reused"} {
+	for _, c := range flows.EndReasons {
 		if s == c {
 			return c
 		}
