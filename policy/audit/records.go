@@ -181,7 +181,6 @@ type recStore struct {
 	metas [][]recMeta
 	free  []int32
 	n     int32 // slots handed out, free ones included
-	live  int
 	held  bool
 
 	sp     *report.Spool // made on the first record spooled
@@ -194,7 +193,6 @@ type recStore struct {
 const recChunk = 1024
 
 func (s *recStore) alloc() int32 {
-	s.live++
 	if k := len(s.free); k > 0 {
 		i := s.free[k-1]
 		s.free = s.free[:k-1]
@@ -219,7 +217,6 @@ func (s *recStore) release(i int32) {
 	}
 	*m = recMeta{}
 	s.free = append(s.free, i)
-	s.live--
 }
 
 // spool writes fr's encoding for record i (or keeps a copy, when held).

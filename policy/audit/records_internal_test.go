@@ -77,8 +77,8 @@ func TestRecordStore(t *testing.T) {
 		idx = append(idx, i)
 		s.release(i)
 	}
-	if rs.dropped != 1 || len(rs.kept) != 2 || s.live != 2 {
-		t.Fatalf("kept %d, dropped %d, live %d; want 2, 1, 2", len(rs.kept), rs.dropped, s.live)
+	if live := int(s.n) - len(s.free); rs.dropped != 1 || len(rs.kept) != 2 || live != 2 {
+		t.Fatalf("kept %d, dropped %d, live %d; want 2, 1, 2", len(rs.kept), rs.dropped, live)
 	}
 	if j := s.alloc(); j != idx[2] {
 		t.Errorf("slot %d let go, %d handed out", idx[2], j)
