@@ -23,19 +23,24 @@ type loadedBatch[T any] struct {
 // load (read from the spool, decoded, perhaps rendered). With more than one
 // core, load runs ahead on other goroutines: at the end of a run the other
 // core would otherwise be idle while the records are judged and the report
-// is written. load must only read the store (s.sync first makes that so)
-// and may keep a scratch buffer per goroutine in buf. An error from load is
-// handed to fn with the record; an error from fn stops the walk.
-func loadAhead[T any](s *recStore, order []int32, load func(i int32, out *T, buf *[]byte) error,
+// is written. load must only read the store (s.sync first makes that so),
+// through w, which holds the spooled bytes of the batch the record is in.
+// An error from load is handed to fn with the record; an error from fn
+// stops the walk.
+func loadAhead[T any](s *recStore, order []int32, load func(i int32, out *T, w *spoolWindow) error,
 	fn func(i int32, out *T, err error) error) error {
 	s.sync()
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	if workers < 2 || len(order) <= loadBatch {
 		var out T
-		var buf []byte
-		for _, i := range order {
-			if err := fn(i, &out, load(i, &out, &buf)); err != nil {
-				return err
+		var w spoolWindow
+		for start := 0; start < len(order); start += loadBatch {
+			idx := order[start:min(start+loadBatch, len(order))]
+			s.window(idx, &w)
+			for _, i := range idx {
+				if err := fn(i, &out, load(i, &out, &w)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -72,10 +77,11 @@ func loadAhead[T any](s *recStore, order []int32, load func(i int32, out *T, buf
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var buf []byte
+			var w spoolWindow
 			for b := range work {
+				s.window(b.idx, &w)
 				for j, i := range b.idx {
-					b.errs[j] = load(i, &b.out[j], &buf)
+					b.errs[j] = load(i, &b.out[j], &w)
 				}
 				close(b.done)
 			}

@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -64,5 +65,53 @@ func TestLoadAhead(t *testing.T) {
 			t.Fatalf("procs %d: stopped after %d with %v", procs, seen, err)
 		}
 		s.close()
+	}
+}
+
+// TestSpoolWindow checks that records spooled close together are read in
+// one window and scattered ones alone, and that both load the same.
+func TestSpoolWindow(t *testing.T) {
+	s := &recStore{}
+	defer s.close()
+	base := sampleRecs()[0]
+	var all []int32
+	for k := range 3 * loadBatch {
+		i := s.alloc()
+		fr := base
+		fr.frame = uint64(k + 1)
+		s.spool(i, &fr)
+		all = append(all, i)
+	}
+	s.sync()
+	var every3 []int32
+	for k := 0; k < len(all); k += 3 {
+		every3 = append(every3, all[k])
+	}
+	for _, c := range []struct {
+		name   string
+		idx    []int32
+		window bool
+	}{
+		{"adjacent", all[loadBatch : 2*loadBatch], true},
+		{"scattered", every3, false},
+	} {
+		var w spoolWindow
+		s.window(c.idx, &w)
+		var sum int
+		for _, i := range c.idx {
+			sum += int(s.meta(i).n)
+		}
+		if got := len(w.win) == sum; got != c.window {
+			t.Errorf("%s: window of %d bytes for %d bytes of records", c.name, len(w.win), sum)
+		}
+		for _, i := range c.idx {
+			var fr flowRec
+			if err := s.loadInto(i, &fr, &w); err != nil {
+				t.Fatalf("%s: record %d: %v", c.name, i, err)
+			}
+			if want := uint64(slices.Index(all, i) + 1); fr.frame != want {
+				t.Fatalf("%s: record %d has frame %d, want %d", c.name, i, fr.frame, want)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,7 +187,7 @@ type recStore struct {
 	sp     *report.Spool // made on the first record spooled
 	flushd int64         // bytes of the spool flushed for reading
 	enc    []byte
-	dec    []byte
+	win    spoolWindow // for load, one record at a time
 	err    error
 }
 
@@ -243,7 +244,42 @@ func (s *recStore) spool(i int32, fr *flowRec) {
 // load decodes record i into fr, with its verdict.
 func (s *recStore) load(i int32, fr *flowRec) error {
 	s.sync()
-	return s.loadInto(i, fr, &s.dec)
+	return s.loadInto(i, fr, &s.win)
+}
+
+// spoolWindow holds spooled bytes for loadInto: a window of the spool
+// read at once for a batch of records, and a buffer for one record read
+// alone.
+type spoolWindow struct {
+	lo  int64
+	win []byte
+	one []byte
+}
+
+// window reads the spool bytes of the records idx into w in one read when
+// they lie close together (records are spooled as their flows end, and are
+// mostly loaded in about that order): one system call instead of one per
+// record. Scattered records are left to be read one by one.
+func (s *recStore) window(idx []int32, w *spoolWindow) {
+	w.win = w.win[:0]
+	if s.sp == nil || s.err != nil {
+		return
+	}
+	lo, hi, sum := int64(math.MaxInt64), int64(0), int64(0)
+	for _, i := range idx {
+		if m := s.meta(i); m.mem == nil && m.n > 0 {
+			lo, hi, sum = min(lo, m.off), max(hi, m.off+int64(m.n)), sum+int64(m.n)
+		}
+	}
+	if sum == 0 || hi-lo > 2*sum+4096 {
+		return
+	}
+	w.win = slices.Grow(w.win, int(hi-lo))[:hi-lo]
+	if _, err := s.sp.ReadAt(w.win, lo); err != nil {
+		w.win = w.win[:0] // each record reads (and reports) on its own
+		return
+	}
+	w.lo = lo
 }
 
 // sync writes what the spool buffers to its file, so that loadInto only
@@ -258,9 +294,9 @@ func (s *recStore) sync() {
 	}
 }
 
-// loadInto reads record i into fr, using buf for the spooled bytes. It
-// only reads the store, once sync has run.
-func (s *recStore) loadInto(i int32, fr *flowRec, buf *[]byte) error {
+// loadInto reads record i into fr, from w's window when it holds the
+// record. It only reads the store, once sync has run.
+func (s *recStore) loadInto(i int32, fr *flowRec, w *spoolWindow) error {
 	m := s.meta(i)
 	switch {
 	case m.mem != nil:
@@ -270,11 +306,17 @@ func (s *recStore) loadInto(i int32, fr *flowRec, buf *[]byte) error {
 	case m.n == 0:
 		return errors.New("flow record was not kept")
 	default:
-		*buf = slices.Grow((*buf)[:0], int(m.n))[:m.n]
-		if _, err := s.sp.ReadAt(*buf, m.off); err != nil {
-			return fmt.Errorf("flow records spool: %w", err)
+		var b []byte
+		if d := m.off - w.lo; d >= 0 && d+int64(m.n) <= int64(len(w.win)) {
+			b = w.win[d : d+int64(m.n)]
+		} else {
+			w.one = slices.Grow(w.one[:0], int(m.n))[:m.n]
+			if _, err := s.sp.ReadAt(w.one, m.off); err != nil {
+				return fmt.Errorf("flow records spool: %w", err)
+			}
+			b = w.one
 		}
-		if err := fr.decode(*buf); err != nil {
+		if err := fr.decode(b); err != nil {
 			return err
 		}
 	}
@@ -423,8 +465,8 @@ func (s *recSource) Each(fn func(*report.Flow) error) error {
 		fr  flowRec
 		rec report.Flow
 	}
-	return loadAhead(s.store, s.order, func(i int32, out *rendered, buf *[]byte) error {
-		if err := s.store.loadInto(i, &out.fr, buf); err != nil {
+	return loadAhead(s.store, s.order, func(i int32, out *rendered, w *spoolWindow) error {
+		if err := s.store.loadInto(i, &out.fr, w); err != nil {
 			return err
 		}
 		out.rec = out.fr.render(s.names[int(out.fr.point)])
