@@ -157,6 +157,16 @@ type TextOptions struct {
 // the findings worst first with their evidence, and the busiest flows.
 // Every string passes Printable.
 func WriteText(w io.Writer, r *Report, o TextOptions) error {
+	// Thousands of findings are thousands of lines: unbuffered, a system
+	// call each. A write error sticks in bw and Flush returns it.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := writeText(bw, r, o); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func writeText(w io.Writer, r *Report, o TextOptions) error {
 	if o.TopFlows == 0 {
 		o.TopFlows = TextTopFlows
 	}
