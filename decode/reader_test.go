@@ -191,6 +191,38 @@ func TestPipe(t *testing.T) {
 	}
 }
 
+// largestRead remembers the largest read it was asked for.
+type largestRead struct {
+	r   io.Reader
+	max int
+}
+
+func (l *largestRead) Read(b []byte) (int, error) {
+	l.max = max(l.max, len(b))
+	return l.r.Read(b)
+}
+
+// TestReadChunk checks that a capture is read from its source at most
+// readChunk bytes at a time, plain or compressed, with every packet read.
+func TestReadChunk(t *testing.T) {
+	plain := pcapBytes(binary.LittleEndian, false, 1, testRecords(t, 3000, 1e6)) // 3000 frames up to 1514 bytes: MiBs
+	for _, comp := range []string{CompressionNone, CompressionZstd} {
+		src := &largestRead{r: bytes.NewReader(compress(t, comp, plain))}
+		f, err := NewReader(src, comp, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkts, err := readAll(t, f)
+		if err != io.EOF || len(pkts) != 3000 {
+			t.Fatalf("%s: %d packets, end %v", comp, len(pkts), err)
+		}
+		if src.max > readChunk || len(plain) < 4*readChunk {
+			t.Fatalf("%s: a read of %d bytes from a %d-byte capture; want at most %d", comp, src.max, len(plain), readChunk)
+		}
+		f.Close()
+	}
+}
+
 func TestOpenFileReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "capture.bin") // name says nothing: sniffing decides
