@@ -24,7 +24,7 @@ func isPcapMagic(b []byte) bool {
 // a precise account of where a damaged file stops.
 type pcapReader struct {
 	f       *File
-	order   binary.ByteOrder
+	order   byteOrder
 	fracMul int64 // ns per unit of the fractional timestamp field
 	link    uint16
 }
@@ -37,10 +37,10 @@ func newPcapReader(f *File) (*pcapReader, error) {
 		}
 		return nil, fmt.Errorf("%s: pcap file header: %w", f.Path, err)
 	}
-	r := &pcapReader{f: f, order: binary.LittleEndian, fracMul: 1000}
+	r := &pcapReader{f: f, fracMul: 1000}
 	magic := binary.LittleEndian.Uint32(h)
 	if magic != pcapMagicMicro && magic != pcapMagicNano {
-		r.order = binary.BigEndian
+		r.order = byteOrder{big: true}
 		magic = binary.BigEndian.Uint32(h)
 	}
 	if magic == pcapMagicNano {
@@ -96,4 +96,30 @@ func (r *pcapReader) next(p *Packet) error {
 	// Discard cannot fail here: the bytes are already buffered.
 	s.skip(n)
 	return nil
+}
+
+// byteOrder reads a capture's integers in the order its header named. It
+// is binary.ByteOrder without the interface: record fields are read a few
+// times per packet, and a call through an interface is not inlined.
+type byteOrder struct{ big bool }
+
+func (o byteOrder) Uint16(b []byte) uint16 {
+	if o.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (o byteOrder) Uint32(b []byte) uint32 {
+	if o.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (o byteOrder) Uint64(b []byte) uint64 {
+	if o.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }

@@ -55,9 +55,10 @@ type ngIface struct {
 // kept distinct so each gets its own capture point.
 type ngReader struct {
 	f       *File
-	order   binary.ByteOrder
-	section int // index of the current section
-	shbs    int // section headers seen
+	order   byteOrder
+	ordered bool // a section header has set order
+	section int  // index of the current section
+	shbs    int  // section headers seen
 	ifaces  []ngIface
 }
 
@@ -77,13 +78,14 @@ func (r *ngReader) next(p *Packet) error {
 			bom := binary.LittleEndian.Uint32(h[8:12])
 			switch bom {
 			case ngByteOrder:
-				r.order = binary.LittleEndian
+				r.order = byteOrder{}
 			case bits.ReverseBytes32(ngByteOrder):
-				r.order = binary.BigEndian
+				r.order = byteOrder{big: true}
 			default:
 				return r.f.damage(start, fmt.Errorf("%w: section header byte-order magic %#x", ErrBadBlock, bom))
 			}
-		} else if r.order == nil {
+			r.ordered = true
+		} else if !r.ordered {
 			return r.f.damage(start, fmt.Errorf("%w: block %#x before any section header", ErrBadBlock, typ))
 		} else {
 			typ = r.order.Uint32(h)
