@@ -149,7 +149,7 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 	case f.Compression == CompressionNone:
 		f.s.br = rb
 	case opts.ReadAhead:
-		f.s.ahead = newAheadReader(dec, closeDec)
+		f.s.ahead = newAheadReader(dec, closeDec, slowDecompression(f.Compression))
 		f.closeDec = f.s.ahead.Close
 	default:
 		f.s.br = bufio.NewReaderSize(dec, bufSize)
@@ -188,10 +188,13 @@ func newFile(r io.Reader, closeRaw func() error, path string, size int64, opts R
 // input and that the format is slow to decompress (gzip, bzip2, xz: slower
 // than the whole analysis), so that goroutine takes a core to itself.
 func (f *File) DecompressionBound() bool {
-	if f.s.ahead == nil {
-		return false
-	}
-	switch f.Compression {
+	return f.s.ahead != nil && slowDecompression(f.Compression)
+}
+
+// slowDecompression tells whether decompressing kind is slower than the
+// whole analysis of what it yields.
+func slowDecompression(kind string) bool {
+	switch kind {
 	case CompressionGzip, CompressionBzip2, CompressionXZ:
 		return true
 	}
