@@ -43,7 +43,8 @@ type DecoderStats struct {
 
 // Decoder decodes frames into Packets without allocating: one gopacket
 // DecodingLayerParser per link type, all sharing one set of preallocated
-// layers. A Decoder is not safe for concurrent use; give each goroutine one.
+// layers. Make one with NewDecoder: the zero value is not ready. A Decoder
+// is not safe for concurrent use; give each goroutine one.
 type Decoder struct {
 	opts DecoderOptions
 
