@@ -12,10 +12,17 @@ import (
 // across two chunks is joined by copying that end, not the chunk: every
 // ordinary frame fits (64 KiB, a TSO super-frame included); a longer
 // record across chunks costs a copy of the next chunk.
+//
+// Read chunks go back to the decompressor aheadGroup at a time: a fast
+// decompressor (zstd) outruns the analysis and waits for free chunks, and
+// waking it for every chunk cost more than the wait. In groups of four
+// the workload's zstd audit took a median 0.96x the time (10 alternated
+// pairs). A group must leave it a chunk to fill: aheadGroup < aheadChunks.
 const (
 	aheadChunk    = 256 << 10
 	aheadHeadroom = 64 << 10
-	aheadChunks   = 4
+	aheadChunks   = 8
+	aheadGroup    = aheadChunks / 2
 )
 
 // aheadBuf is one chunk: its data is b[aheadHeadroom:][:n]; err is what
@@ -37,6 +44,7 @@ type aheadReader struct {
 	empty chan *aheadBuf
 	done  chan struct{}
 	once  sync.Once
+	read  []*aheadBuf // read chunks not yet handed back (the reader's)
 }
 
 // newAheadReader starts reading r. release is called by the reading
@@ -49,6 +57,7 @@ func newAheadReader(r io.Reader, release func(), pinned bool) *aheadReader {
 		full:  make(chan *aheadBuf, aheadChunks),
 		empty: make(chan *aheadBuf, aheadChunks),
 		done:  make(chan struct{}),
+		read:  make([]*aheadBuf, 0, aheadGroup),
 	}
 	for range aheadChunks {
 		a.empty <- &aheadBuf{b: make([]byte, aheadHeadroom+aheadChunk)}
@@ -105,9 +114,16 @@ func (a *aheadReader) fill(r io.Reader, release func(), pinned bool) {
 // there are no more: the caller must not ask again.
 func (a *aheadReader) next() *aheadBuf { return <-a.full }
 
-// release hands a chunk back to be filled again; it never blocks, since at
-// most aheadChunks exist.
-func (a *aheadReader) release(c *aheadBuf) { a.empty <- c }
+// release hands a chunk back to be filled again, with others once there
+// are aheadGroup of them; it never blocks, since at most aheadChunks exist.
+func (a *aheadReader) release(c *aheadBuf) {
+	if a.read = append(a.read, c); len(a.read) == aheadGroup {
+		for _, c := range a.read {
+			a.empty <- c
+		}
+		a.read = a.read[:0]
+	}
+}
 
 // Close tells the goroutine to stop; it releases the decompressor itself.
 func (a *aheadReader) Close() {

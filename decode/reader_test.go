@@ -547,3 +547,27 @@ func TestTruncatedHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestAheadReleaseGroups checks that read chunks go back to the
+// decompressor aheadGroup at a time, so that it is woken once per group.
+func TestAheadReleaseGroups(t *testing.T) {
+	a := &aheadReader{empty: make(chan *aheadBuf, aheadChunks)}
+	for round := range 2 {
+		for i := 1; i <= aheadGroup; i++ {
+			a.release(&aheadBuf{})
+			want := 0
+			if i == aheadGroup {
+				want = aheadGroup
+			}
+			if len(a.empty) != want {
+				t.Fatalf("round %d: after %d released, %d chunks free; want %d", round, i, len(a.empty), want)
+			}
+		}
+		for range aheadGroup {
+			<-a.empty
+		}
+	}
+	if aheadGroup >= aheadChunks {
+		t.Fatalf("a group of %d of %d chunks could leave the decompressor none to fill", aheadGroup, aheadChunks)
+	}
+}
