@@ -205,7 +205,7 @@ func (l *largestRead) Read(b []byte) (int, error) {
 // TestReadChunk checks that a capture is read from its source at most
 // readChunk bytes at a time, plain or compressed, with every packet read.
 func TestReadChunk(t *testing.T) {
-	plain := pcapBytes(binary.LittleEndian, false, 1, testRecords(t, 3000, 1e6)) // 3000 frames up to 1514 bytes: MiBs
+	plain := pcapBytes(binary.LittleEndian, false, 1, testRecords(t, 10000, 1e6)) // about 1 MB: 15 reads of readChunk
 	for _, comp := range []string{CompressionNone, CompressionZstd} {
 		src := &largestRead{r: bytes.NewReader(compress(t, comp, plain))}
 		f, err := NewReader(src, comp, -1)
@@ -213,7 +213,7 @@ func TestReadChunk(t *testing.T) {
 			t.Fatal(err)
 		}
 		pkts, err := readAll(t, f)
-		if err != io.EOF || len(pkts) != 3000 {
+		if err != io.EOF || len(pkts) != 10000 {
 			t.Fatalf("%s: %d packets, end %v", comp, len(pkts), err)
 		}
 		if src.max > readChunk || len(plain) < 4*readChunk {
@@ -548,26 +548,43 @@ func TestTruncatedHeader(t *testing.T) {
 	}
 }
 
-// TestAheadReleaseGroups checks that read chunks go back to the
-// decompressor aheadGroup at a time, so that it is woken once per group.
-func TestAheadReleaseGroups(t *testing.T) {
-	a := &aheadReader{empty: make(chan *aheadBuf, aheadChunks)}
-	for round := range 2 {
-		for i := 1; i <= aheadGroup; i++ {
-			a.release(&aheadBuf{})
-			want := 0
-			if i == aheadGroup {
-				want = aheadGroup
-			}
-			if len(a.empty) != want {
-				t.Fatalf("round %d: after %d released, %d chunks free; want %d", round, i, len(a.empty), want)
-			}
+// TestKeptDecompressorThread reads a gzip capture whose decompressor keeps
+// its thread from the start and after a few records, and checks that it
+// yields what the buffered reader does.
+func TestKeptDecompressorThread(t *testing.T) {
+	in := compress(t, CompressionGzip, pcapBytes(binary.LittleEndian, false, 1, testRecords(t, 3000, 1e6)))
+	read := func(ahead bool, keepAfter int) []Packet {
+		f, err := NewReaderWith(bytes.NewReader(in), "x", -1, ReaderOptions{ReadAhead: ahead})
+		if err != nil {
+			t.Fatal(err)
 		}
-		for range aheadGroup {
-			<-a.empty
+		defer f.Close()
+		var out []Packet
+		for {
+			if len(out) == keepAfter {
+				f.KeepDecompressorThread()
+			}
+			var p Packet
+			if err := f.Next(&p); err != nil {
+				if err != io.EOF {
+					t.Fatal(err)
+				}
+				return out
+			}
+			p.Data = bytes.Clone(p.Data)
+			out = append(out, p)
 		}
 	}
-	if aheadGroup >= aheadChunks {
-		t.Fatalf("a group of %d of %d chunks could leave the decompressor none to fill", aheadGroup, aheadChunks)
+	want := read(false, 0)
+	for _, after := range []int{0, 100} {
+		got := read(true, after)
+		if len(got) != len(want) {
+			t.Fatalf("kept after %d: %d packets, want %d", after, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Offset != want[i].Offset || !bytes.Equal(got[i].Data, want[i].Data) {
+				t.Fatalf("kept after %d: packet %d differs", after, i)
+			}
+		}
 	}
 }

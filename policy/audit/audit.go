@@ -329,6 +329,20 @@ func (r *run) twoStages(procs int) bool {
 	return false
 }
 
+// soleSlowFile returns the input whose decompressor should keep its OS
+// thread (decode.File.KeepDecompressorThread): the run's only input, slow
+// to decompress, beside an analysis on one goroutine. Not in a batch's
+// parallel jobs (SingleStage), where runs take turns for the cores.
+func (r *run) soleSlowFile(procs int) *decode.File {
+	if r.o.SingleStage || len(r.srcs) != 1 || r.twoStages(procs) {
+		return nil
+	}
+	if f := r.srcs[0].in.File; f != nil && f.DecompressionBound() {
+		return f
+	}
+	return nil
+}
+
 // loop runs the file pipeline, in two stages on two goroutines when
 // twoStages says so: reading, merging by time and decoding on one, flows,
 // classification, verdicts and detectors on the other, in the same order,
@@ -336,7 +350,11 @@ func (r *run) twoStages(procs int) bool {
 func (r *run) loop(ctx context.Context) error {
 	r.start = r.o.Now()
 	r.lastProg = r.start
-	if r.o.SingleStage || !r.twoStages(runtime.GOMAXPROCS(0)) {
+	procs := runtime.GOMAXPROCS(0)
+	if f := r.soleSlowFile(procs); f != nil {
+		f.KeepDecompressorThread()
+	}
+	if r.o.SingleStage || !r.twoStages(procs) {
 		return r.loopSingle(ctx)
 	}
 	ctx, cancel := context.WithCancel(ctx)

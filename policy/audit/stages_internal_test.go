@@ -14,7 +14,8 @@ import (
 
 // TestTwoStages: reading and analysis get goroutines of their own when
 // there are cores for them, except that on two cores a slow decompressor
-// (which has a goroutine of its own) leaves the analysis one goroutine.
+// (which has a goroutine of its own) leaves the analysis one goroutine,
+// and the decompressor of such a run's only input keeps its thread.
 func TestTwoStages(t *testing.T) {
 	open := func(path string) *Input {
 		f, err := decode.OpenWith(path, decode.ReaderOptions{ReadAhead: true})
@@ -32,15 +33,16 @@ func TestTwoStages(t *testing.T) {
 		name  string
 		procs int
 		ins   []*Input
-		want  bool
+		want  bool // two stages
+		keep  bool // the decompressor keeps its thread
 	}{
-		{"one core", 1, []*Input{plain}, false},
-		{"plain", 2, []*Input{plain}, true},
-		{"gzip", 2, []*Input{gz}, false},
-		{"gzip and xz", 2, []*Input{gz, xz}, false},
-		{"gzip and plain", 2, []*Input{gz, plain}, true},
-		{"lz4 is fast", 2, []*Input{lz4}, true},
-		{"gzip, four cores", 4, []*Input{gz}, true},
+		{"one core", 1, []*Input{plain}, false, false},
+		{"plain", 2, []*Input{plain}, true, false},
+		{"gzip", 2, []*Input{gz}, false, true},
+		{"gzip and xz", 2, []*Input{gz, xz}, false, false},
+		{"gzip and plain", 2, []*Input{gz, plain}, true, false},
+		{"lz4 is fast", 2, []*Input{lz4}, true, false},
+		{"gzip, four cores", 4, []*Input{gz}, true, false},
 	} {
 		r := &run{}
 		for _, in := range c.ins {
@@ -48,6 +50,13 @@ func TestTwoStages(t *testing.T) {
 		}
 		if got := r.twoStages(c.procs); got != c.want {
 			t.Errorf("%s: twoStages = %v, want %v", c.name, got, c.want)
+		}
+		if got := r.soleSlowFile(c.procs) != nil; got != c.keep {
+			t.Errorf("%s: decompressor keeps its thread = %v, want %v", c.name, got, c.keep)
+		}
+		r.o.SingleStage = true // a batch's parallel job
+		if r.soleSlowFile(c.procs) != nil {
+			t.Errorf("%s: a parallel job's decompressor keeps its thread", c.name)
 		}
 	}
 	f, err := decode.OpenWith("../../samples/edge-mixed.pcap.gz", decode.ReaderOptions{})
