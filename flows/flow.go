@@ -66,10 +66,11 @@ type TCPInfo struct {
 // Flow is one bidirectional TCP or UDP conversation at one capture point.
 // The table reuses Flow values: hooks must copy what they keep.
 type Flow struct {
-	// What every packet reads or writes comes first, so that a packet
-	// touches the first five adjacent cache lines of its flow rather than
-	// nine scattered ones: with tens of thousands of open flows the flow
-	// is rarely in the core's cache, and each line is a miss.
+	// What every packet reads or writes comes first, so that a UDP packet
+	// touches the first five adjacent cache lines of its flow, a TCP one
+	// its handshake state besides, rather than nine scattered ones: with
+	// tens of thousands of open flows the flow is rarely in the core's
+	// cache, and each line is a miss.
 	Key     Key
 	hash    uint64 // of Key, the index entry
 	Proto   uint8
@@ -87,6 +88,7 @@ type Flow struct {
 	DirFirst     [2]int64
 	Data         DataMarks
 	MAC          [2]MACPair
+	cls          *classState // buffers and classifier state until decided
 
 	Point      int
 	Server     Endpoint
@@ -98,7 +100,6 @@ type Flow struct {
 	// EndReason says why the flow left the table: one of EndReasons.
 	EndReason string
 
-	cls     *classState // buffers and classifier state until decided
 	stunOff [2]int
 	prev    *Flow
 	next    *Flow
