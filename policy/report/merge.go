@@ -470,10 +470,12 @@ func marshalIndent(v any, prefix string) ([]byte, error) {
 // the per-file table and the total.
 func (m *Merger) WriteText(w io.Writer, o TextOptions) error {
 	r := m.Report()
-	if err := WriteText(w, r, o); err != nil {
-		return err
-	}
-	return WriteFileTable(w, m.Rows(), r.Summary)
+	return buffered(w, func(w io.Writer) error {
+		if err := writeText(w, r, o); err != nil {
+			return err
+		}
+		return WriteFileTable(w, m.Rows(), r.Summary)
+	})
 }
 
 // WriteFileTable writes the per-file table and its total row: numbers

@@ -157,13 +157,20 @@ type TextOptions struct {
 // the findings worst first with their evidence, and the busiest flows.
 // Every string passes Printable.
 func WriteText(w io.Writer, r *Report, o TextOptions) error {
-	// Thousands of findings are thousands of lines: unbuffered, a system
-	// call each. A write error sticks in bw and Flush returns it.
+	return buffered(w, func(w io.Writer) error { return writeText(w, r, o) })
+}
+
+// buffered runs write through a buffer, since text reports are thousands of
+// short lines (unbuffered, a system call each), and writes out what was
+// written even when write fails. A write error sticks in the buffer and
+// Flush returns it.
+func buffered(w io.Writer, write func(io.Writer) error) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := writeText(bw, r, o); err != nil {
-		return err
+	err := write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
 	}
-	return bw.Flush()
+	return err
 }
 
 func writeText(w io.Writer, r *Report, o TextOptions) error {

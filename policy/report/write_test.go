@@ -2,6 +2,7 @@ package report
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -23,20 +24,40 @@ func (w *countWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// TestWriteTextBuffered checks that the text report reaches its writer in
-// one write (not a system call per line) and that a failed write is
-// returned, not lost.
+// failingSource is a flow source that fails.
+type failingSource struct{ sliceSource }
+
+var errSpool = errors.New("spool unreadable")
+
+func (failingSource) Each(func(*Flow) error) error { return errSpool }
+
+// TestWriteTextBuffered checks that a text report, and a batch's with its
+// table of files, reach their writer in one write (not a system call per
+// line), that a failed write is returned, not lost, and that what was
+// written before a failing flow source is still written out.
 func TestWriteTextBuffered(t *testing.T) {
+	m := &Merger{DropFlows: true}
+	m.Add(0, groupReport("g1"), "g1")
+	for name, write := range map[string]func(w io.Writer) error{
+		"report": func(w io.Writer) error { return WriteText(w, groupReport("g"), TextOptions{}) },
+		"merged": func(w io.Writer) error { return m.WriteText(w, TextOptions{}) },
+	} {
+		var w countWriter
+		if err := write(&w); err != nil {
+			t.Fatal(err)
+		}
+		if w.writes != 1 || !strings.Contains(w.b.String(), "BUSIEST FLOWS") {
+			t.Fatalf("%s: %d writes of %d bytes; want the whole report in one", name, w.writes, w.b.Len())
+		}
+		bad := countWriter{fail: 1}
+		if err := write(&bad); !errors.Is(err, errDiskFull) {
+			t.Fatalf("%s: failed write gave %v", name, err)
+		}
+	}
 	r := groupReport("g")
+	r.Flows, r.Source = nil, failingSource{}
 	var w countWriter
-	if err := WriteText(&w, r, TextOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if w.writes != 1 || !strings.Contains(w.b.String(), "BUSIEST FLOWS") {
-		t.Fatalf("%d writes of %d bytes; want the whole report in one", w.writes, w.b.Len())
-	}
-	bad := countWriter{fail: 1}
-	if err := WriteText(&bad, r, TextOptions{}); !errors.Is(err, errDiskFull) {
-		t.Fatalf("failed write gave %v", err)
+	if err := WriteText(&w, r, TextOptions{}); !errors.Is(err, errSpool) || !strings.Contains(w.b.String(), "FINDINGS") {
+		t.Fatalf("failing flow source gave %v after %q", err, w.b.String())
 	}
 }
